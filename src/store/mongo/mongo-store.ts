@@ -1,0 +1,418 @@
+// The MongoDB store (official driver). Runs on MongoDB 7 (replica set or sharded) and on
+// FerretDB 1.24, so it keeps to what both do: no multi-document transactions (see
+// mongo-commits.ts), no $lookup, no $elemMatch on sub-documents, no partial indexes.
+// Document bytes live in GridFS (a resource never holds them: the 16 MB document cap).
+import { randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { GridFSBucket, MongoClient, MongoError, type Collection, type Db, type Filter, type ObjectId } from 'mongodb';
+import { chunkAndDigest, CHUNK_SIZE, type ChunkDigest } from '../blob-chunks.ts';
+import { checkChangeset, checkTypeAndId, nextTimestamp, stampResource, storedKeys, storedSortKeys, versionOf } from '../changeset.ts';
+import { isStoreError, StoreError } from '../errors.ts';
+import { decodeCursor, encodeCursor, sortColumns, type SortValue } from '../keyset.ts';
+import type {
+  BlobInfo,
+  Changeset,
+  CommitResult,
+  HistoryQuery,
+  LogEntry,
+  OutboxMessage,
+  PutBlobOptions,
+  ResourceBody,
+  SearchPage,
+  SearchQuery,
+  Store,
+  StoredVersion,
+} from '../types.ts';
+import { CommitLedger, type StringIdDoc } from './mongo-commits.ts';
+import { baseFilter, compileCondition, compileKeyset, sortField, sortSpec, type MongoFilter } from './mongo-query.ts';
+
+export interface MongoStoreOptions {
+  uri: string;
+  database?: string;
+  /** How often unfinished commits are looked for (ms); 0 turns the timer off. */
+  sweepIntervalMs?: number;
+}
+
+/** One stored version of a resource. */
+interface VersionDoc extends StringIdDoc {
+  _id: string;
+  t: string;
+  i: string;
+  v: number;
+  ts: number;
+  del: boolean;
+  r: ResourceBody | null;
+  cur: boolean;
+  k?: string[];
+  lo?: string[];
+  hi?: string[];
+  sk?: Record<string, string>;
+  tx?: string;
+  sup?: string;
+}
+
+const DUPLICATE_KEY = 11000;
+
+/** GridFS types its ids as ObjectId; ours are UUID strings, which GridFS stores as they are. */
+function gridId(id: string): ObjectId {
+  return id as unknown as ObjectId;
+}
+
+function isDuplicateKey(error: unknown): boolean {
+  return error instanceof MongoError && error.code === DUPLICATE_KEY;
+}
+
+/** Database trouble becomes 'unavailable' (503); our own errors pass through. */
+function asStoreError(error: unknown): unknown {
+  if (isStoreError(error)) return error;
+  if (error instanceof MongoError) return new StoreError('unavailable', 'database unavailable', { cause: error });
+  return error;
+}
+
+export class MongoStore implements Store {
+  readonly kind = 'mongo';
+  readonly #client: MongoClient;
+  readonly #dbName: string | undefined;
+  readonly #sweepIntervalMs: number;
+  #db: Db | undefined;
+  #versions!: Collection<VersionDoc>;
+  #log!: Collection<StringIdDoc>;
+  #outbox!: Collection<StringIdDoc>;
+  #counters!: Collection<{ _id: string; seq: number }>;
+  #blobFiles!: Collection<StringIdDoc>;
+  #bucket!: GridFSBucket;
+  #ledger!: CommitLedger;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(options: MongoStoreOptions) {
+    this.#client = new MongoClient(options.uri, { serverSelectionTimeoutMS: 5000, connectTimeoutMS: 5000 });
+    this.#dbName = options.database;
+    this.#sweepIntervalMs = options.sweepIntervalMs ?? 10_000;
+  }
+
+  async open(): Promise<void> {
+    await this.#client.connect();
+    const db = this.#client.db(this.#dbName ?? (this.#client.options.dbName || 'carnet'));
+    this.#db = db;
+    this.#versions = db.collection<VersionDoc>('versions');
+    this.#log = db.collection('log');
+    this.#outbox = db.collection('outbox');
+    this.#counters = db.collection('counters');
+    this.#bucket = new GridFSBucket(db, { bucketName: 'blobs', chunkSizeBytes: CHUNK_SIZE });
+    this.#blobFiles = db.collection('blobs.files');
+    this.#ledger = new CommitLedger(db, this.#versions as unknown as Collection<StringIdDoc>, [this.#log, this.#outbox], this.#blobFiles);
+    await Promise.all([
+      this.#versions.createIndex({ t: 1, i: 1, cur: 1 }),
+      this.#versions.createIndex({ t: 1, k: 1 }),
+      this.#versions.createIndex({ t: 1, lo: 1 }),
+      this.#versions.createIndex({ t: 1, hi: 1 }),
+      this.#versions.createIndex({ t: 1, 'sk._lastUpdated': 1 }),
+      this.#versions.createIndex({ ts: -1, t: -1, i: -1, v: -1 }),
+      this.#versions.createIndex({ t: 1, ts: -1, i: -1, v: -1 }),
+      this.#versions.createIndex({ tx: 1 }),
+      this.#versions.createIndex({ sup: 1 }),
+      this.#log.createIndex({ stream: 1, seq: 1 }, { unique: true }),
+      this.#log.createIndex({ tx: 1 }),
+      this.#outbox.createIndex({ done: 1, notBefore: 1 }),
+      this.#outbox.createIndex({ tx: 1 }),
+      this.#ledger.createIndexes(),
+    ]);
+    await this.#ledger.sweep();
+    await this.#dropStagedBlobs(Date.now() - 24 * 3600_000);
+    if (this.#sweepIntervalMs > 0) {
+      this.#timer = setInterval(() => {
+        this.#ledger.sweep().catch(() => undefined);
+      }, this.#sweepIntervalMs);
+      this.#timer.unref();
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    await this.#client.close();
+    this.#db = undefined;
+  }
+
+  async ping(): Promise<boolean> {
+    try {
+      await this.#database.command({ ping: 1 }, { timeoutMS: 2000 });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  get #database(): Db {
+    if (!this.#db) throw new StoreError('unavailable', 'store is not open');
+    return this.#db;
+  }
+
+  /** The visible current version document of a resource. */
+  async #current(type: string, id: string): Promise<VersionDoc | undefined> {
+    const docs = await this.#versions.find({ t: type, i: id, cur: true }).sort({ v: -1 }).limit(8).toArray();
+    const [visible] = await this.#ledger.visible(docs);
+    return visible;
+  }
+
+  async commit(changes: Changeset): Promise<CommitResult> {
+    checkChangeset(changes);
+    if (!this.#db) throw new StoreError('unavailable', 'store is not open');
+    const tx = randomUUID();
+    const ts = nextTimestamp();
+    const lastUpdated = new Date(ts).toISOString();
+    const versions: (StoredVersion | undefined)[] = [];
+    try {
+      await this.#ledger.begin(tx, changes.blobs ?? []);
+      for (const w of changes.writes) versions.push(await this.#write(tx, w, ts, lastUpdated));
+      for (const l of changes.log ?? []) {
+        const counter = await this.#counters.findOneAndUpdate({ _id: `log:${l.stream}` }, { $inc: { seq: 1 } }, { upsert: true, returnDocument: 'after' });
+        const seq = (counter as { seq: number }).seq;
+        await this.#log.insertOne({ _id: `${l.stream}:${seq}`, stream: l.stream, seq, at: lastUpdated, entry: l.entry, tx });
+      }
+      if (changes.outbox?.length) {
+        await this.#outbox.insertMany(
+          changes.outbox.map((m) => ({ _id: randomUUID(), topic: m.topic, payload: m.payload, notBefore: m.notBefore ?? ts, leaseUntil: 0, attempts: 0, done: false, tx })),
+        );
+      }
+      if (changes.blobs?.length) {
+        const found = await this.#blobFiles.countDocuments({ _id: { $in: changes.blobs } });
+        if (found !== new Set(changes.blobs).size) throw new StoreError('bad-request', 'unknown blob in commit');
+      }
+      if (!(await this.#ledger.markCommitted(tx))) throw new StoreError('unavailable', 'commit ran past its deadline and was rolled back');
+    } catch (error) {
+      // Best effort: if this fails too, the sweep rolls the commit back after its deadline.
+      await this.#ledger.resolve(tx).catch(() => undefined);
+      throw asStoreError(error);
+    }
+    // Readers already see the commit whole; finalizing only tidies (the sweep retries it).
+    await this.#ledger.finalize(tx).catch(() => undefined);
+    return { versions, lastUpdated };
+  }
+
+  async #write(tx: string, w: Changeset['writes'][number], ts: number, lastUpdated: string): Promise<StoredVersion | undefined> {
+    for (let attempt = 0; ; attempt++) {
+      const cur = await this.#current(w.type, w.id);
+      const curVid = cur?.v ?? 0;
+      const live = cur !== undefined && !cur.del;
+      if (w.ifVersion !== undefined && w.ifVersion !== (live ? curVid : 0)) {
+        throw new StoreError('version-conflict', `${w.type}/${w.id} is at version ${live ? curVid : 0}, not ${w.ifVersion}`);
+      }
+      if (w.op === 'create' && live) throw new StoreError('already-exists', `${w.type}/${w.id} already exists`);
+      if (w.op === 'delete' && !live) return undefined;
+      const vid = curVid + 1;
+      const body = w.op === 'delete' ? undefined : stampResource(w.resource as ResourceBody, w.id, vid, lastUpdated);
+      const doc: VersionDoc = { _id: `${w.type}/${w.id}/${vid}`, t: w.type, i: w.id, v: vid, ts, del: !body, r: body ?? null, cur: true, tx };
+      if (body) Object.assign(doc, storedKeys(w.index), { sk: storedSortKeys(w.sortKeys, ts) });
+      try {
+        await this.#versions.insertOne(doc);
+      } catch (error) {
+        if (!isDuplicateKey(error)) throw error;
+        // Another commit holds the next version. If it is a dead one past its deadline,
+        // checking its state aborts it and we retry; otherwise it won the race.
+        const other = await this.#versions.findOne({ _id: doc._id });
+        const blocked = other?.tx ? (await this.#ledger.states([other.tx])).get(other.tx) : undefined;
+        if (blocked === 'aborted' && attempt < 3) continue;
+        if (w.ifVersion === undefined && blocked !== 'pending' && attempt < 3) continue;
+        throw new StoreError('version-conflict', `${w.type}/${w.id} was changed concurrently`);
+      }
+      if (cur) await this.#versions.updateOne({ _id: cur._id }, { $set: { sup: tx } });
+      return versionOf(w.type, w.id, vid, ts, body);
+    }
+  }
+
+  #toVersion(doc: VersionDoc): StoredVersion {
+    return versionOf(doc.t, doc.i, doc.v, doc.ts, doc.r ?? undefined);
+  }
+
+  async read(type: string, id: string): Promise<StoredVersion | undefined> {
+    checkTypeAndId(type, id);
+    try {
+      const doc = await this.#current(type, id);
+      return doc && this.#toVersion(doc);
+    } catch (error) {
+      throw asStoreError(error);
+    }
+  }
+
+  async readVersion(type: string, id: string, versionId: number): Promise<StoredVersion | undefined> {
+    checkTypeAndId(type, id);
+    try {
+      const doc = await this.#versions.findOne({ _id: `${type}/${id}/${versionId}` });
+      const [visible] = await this.#ledger.visible(doc ? [doc] : [], { ignoreSuperseded: true });
+      return visible && this.#toVersion(visible);
+    } catch (error) {
+      throw asStoreError(error);
+    }
+  }
+
+  /** Reads pages of raw documents until `want` visible ones are found or none are left. */
+  async #fill(
+    filter: Filter<VersionDoc>,
+    sort: Record<string, 1 | -1>,
+    want: number,
+    after: (last: VersionDoc) => Filter<VersionDoc>,
+    options: { ignoreSuperseded?: boolean } = {},
+  ): Promise<VersionDoc[]> {
+    const out: VersionDoc[] = [];
+    let current = filter;
+    for (;;) {
+      const need = want - out.length;
+      const batch = await this.#versions.find(current).sort(sort).limit(need).toArray();
+      out.push(...(await this.#ledger.visible(batch, options)));
+      const last = batch.at(-1);
+      if (out.length >= want || batch.length < need || !last) return out;
+      current = { $and: [filter, after(last)] };
+    }
+  }
+
+  async history(query: HistoryQuery): Promise<{ entries: StoredVersion[]; next?: string }> {
+    const filter: Filter<VersionDoc> = {};
+    if (query.type !== undefined) {
+      if (query.id !== undefined) checkTypeAndId(query.type, query.id);
+      filter.t = query.type;
+    }
+    if (query.id !== undefined) filter.i = query.id;
+    if (query.since !== undefined) filter.ts = { $gte: query.since };
+    const afterDoc = (ts: number, t: string, i: string, v: number): Filter<VersionDoc> => ({
+      $or: [{ ts: { $lt: ts } }, { ts, t: { $lt: t } }, { ts, t, i: { $lt: i } }, { ts, t, i, v: { $lt: v } }],
+    });
+    let start: Filter<VersionDoc> = filter;
+    if (query.cursor) {
+      const [ts, t, i, v] = decodeCursor(query.cursor, 4);
+      start = { $and: [filter, afterDoc(Number(ts), String(t), String(i), Number(v))] };
+    }
+    try {
+      const docs = await this.#fill(start, { ts: -1, t: -1, i: -1, v: -1 }, query.count + 1, (d) => ({ $and: [filter, afterDoc(d.ts, d.t, d.i, d.v)] }), {
+        ignoreSuperseded: true,
+      });
+      const page = docs.slice(0, query.count);
+      const last = page.at(-1);
+      return {
+        entries: page.map((d) => this.#toVersion(d)),
+        next: docs.length > query.count && last ? encodeCursor([String(last.ts), last.t, last.i, String(last.v)]) : undefined,
+      };
+    } catch (error) {
+      throw asStoreError(error);
+    }
+  }
+
+  async search(query: SearchQuery): Promise<SearchPage> {
+    const columns = sortColumns(query.sort);
+    const where = query.where ? compileCondition(query.where) : {};
+    const filter = { $and: [baseFilter(query.types), where] } as Filter<VersionDoc>;
+    const valuesOf = (d: VersionDoc): SortValue[] =>
+      columns.map((c) => {
+        const field = sortField(c.key);
+        if (field === 't') return d.t;
+        if (field === 'i') return d.i;
+        return d.sk?.[c.key] ?? null;
+      });
+    let start: Filter<VersionDoc> = filter;
+    if (query.cursor) start = { $and: [filter, compileKeyset(columns, decodeCursor(query.cursor, columns.length)) as Filter<VersionDoc>] };
+    try {
+      const docs = await this.#fill(start, sortSpec(columns), query.count + 1, (d) => ({ $and: [filter, compileKeyset(columns, valuesOf(d)) as Filter<VersionDoc>] }));
+      const page = docs.slice(0, query.count);
+      const last = page.at(-1);
+      const result: SearchPage = { entries: page.map((d) => this.#toVersion(d)) };
+      if (docs.length > query.count && last) result.next = encodeCursor(valuesOf(last));
+      if (query.total) {
+        // Versions of commits still being written are left out; during the few
+        // milliseconds a commit is finalised the count may be off by its resources.
+        result.total = await this.#versions.countDocuments({ $and: [filter, { tx: { $exists: false } }] });
+      }
+      return result;
+    } catch (error) {
+      throw asStoreError(error);
+    }
+  }
+
+  /** The query plan of a search, for tests that check indexes are used. */
+  async explainSearch(query: SearchQuery): Promise<MongoFilter> {
+    const where = query.where ? compileCondition(query.where) : {};
+    return this.#versions.find({ $and: [baseFilter(query.types), where] } as Filter<VersionDoc>).explain();
+  }
+
+  async putBlob(source: Readable | AsyncIterable<Uint8Array>, options: PutBlobOptions): Promise<BlobInfo> {
+    const id = randomUUID();
+    let digest: ChunkDigest | undefined;
+    const upload = this.#bucket.openUploadStreamWithId(gridId(id), id, {
+      metadata: { contentType: options.contentType, state: 'staged', staged: Date.now() },
+    });
+    try {
+      await pipeline(Readable.from(chunkAndDigest(source, options.maxBytes, (d) => (digest = d))), upload);
+      const d = digest as ChunkDigest;
+      await this.#blobFiles.updateOne({ _id: id }, { $set: { 'metadata.sha1': d.sha1, 'metadata.sha256': d.sha256 } });
+      return { id, contentType: options.contentType, ...d };
+    } catch (error) {
+      await this.#bucket.delete(gridId(id)).catch(() => undefined);
+      throw asStoreError(error);
+    }
+  }
+
+  async blobInfo(id: string): Promise<BlobInfo | undefined> {
+    const file = await this.#blobFiles.findOne({ _id: id });
+    if (!file) return undefined;
+    const meta = (file.metadata ?? {}) as Record<string, string>;
+    return { id, contentType: meta.contentType, size: Number(file.length), sha1: meta.sha1 ?? '', sha256: meta.sha256 ?? '' };
+  }
+
+  async readBlob(id: string, range?: { start: number; end: number }): Promise<Readable | undefined> {
+    const info = await this.blobInfo(id);
+    if (!info) return undefined;
+    if (!range) return this.#bucket.openDownloadStream(gridId(id));
+    const end = Math.min(range.end, info.size - 1);
+    if (end < range.start) return Readable.from([]);
+    return this.#bucket.openDownloadStream(gridId(id), { start: range.start, end: end + 1 });
+  }
+
+  async #dropStagedBlobs(olderThan: number): Promise<void> {
+    const stale = await this.#blobFiles.find({ 'metadata.state': 'staged', 'metadata.staged': { $lt: olderThan } }).toArray();
+    for (const f of stale) await this.#bucket.delete(gridId(f._id)).catch(() => undefined);
+  }
+
+  async readLog(stream: string, options: { afterSeq?: number; limit: number }): Promise<LogEntry[]> {
+    try {
+      const docs = await this.#log.find({ stream, seq: { $gt: options.afterSeq ?? 0 } }).sort({ seq: 1 }).limit(options.limit).toArray();
+      const states = await this.#ledger.states(docs.flatMap((d) => (d.tx ? [d.tx as string] : [])));
+      const out: LogEntry[] = [];
+      for (const d of docs) {
+        const state = d.tx ? states.get(d.tx) : 'committed';
+        // Stop before an entry whose commit is undecided: readers get a prefix that never changes.
+        if (state === 'pending') break;
+        if (state === 'committed') out.push({ stream: d.stream, seq: d.seq, at: d.at, entry: d.entry });
+      }
+      return out;
+    } catch (error) {
+      throw asStoreError(error);
+    }
+  }
+
+  async claimOutbox(options: { limit: number; leaseMs: number; now?: number }): Promise<OutboxMessage[]> {
+    const now = options.now ?? Date.now();
+    const out: OutboxMessage[] = [];
+    try {
+      while (out.length < options.limit) {
+        // Messages still marked with their commit's tx are not handed out until it is finalised.
+        const doc = await this.#outbox.findOneAndUpdate(
+          { done: false, tx: { $exists: false }, notBefore: { $lte: now }, leaseUntil: { $lte: now } },
+          { $set: { leaseUntil: now + options.leaseMs }, $inc: { attempts: 1 } },
+          { sort: { notBefore: 1 }, returnDocument: 'after' },
+        );
+        if (!doc) break;
+        out.push({ id: String(doc._id), topic: doc.topic, payload: doc.payload, attempts: doc.attempts });
+      }
+      return out;
+    } catch (error) {
+      throw asStoreError(error);
+    }
+  }
+
+  async completeOutbox(id: string): Promise<void> {
+    await this.#outbox.updateOne({ _id: id }, { $set: { done: true } });
+  }
+
+  async retryOutbox(id: string, notBefore: number): Promise<void> {
+    await this.#outbox.updateOne({ _id: id, done: false }, { $set: { notBefore, leaseUntil: 0 } });
+  }
+}

@@ -1,0 +1,323 @@
+// The embedded store on Node's built-in node:sqlite: one file in the data folder, WAL mode,
+// every commit one SQLite transaction (so a killed process leaves either all of it or nothing).
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { DatabaseSync, type SQLInputValue } from 'node:sqlite';
+import { chunkAndDigest, CHUNK_SIZE, type ChunkDigest } from '../blob-chunks.ts';
+import { checkChangeset, checkTypeAndId, nextTimestamp, stampResource, storedKeys, storedSortKeys, versionOf } from '../changeset.ts';
+import { StoreError } from '../errors.ts';
+import { decodeCursor, encodeCursor, sortColumns } from '../keyset.ts';
+import type {
+  BlobInfo,
+  Changeset,
+  CommitResult,
+  HistoryQuery,
+  LogEntry,
+  OutboxMessage,
+  PutBlobOptions,
+  ResourceBody,
+  SearchPage,
+  SearchQuery,
+  Store,
+  StoredVersion,
+} from '../types.ts';
+import { SCHEMA } from './schema.ts';
+import { compileKeyset, compileWhere, sortExpression } from './sqlite-query.ts';
+
+type Row = Record<string, SQLInputValue>;
+
+export interface SqliteStoreOptions {
+  dataDir: string;
+  /** File name inside dataDir (default carnet.db). */
+  fileName?: string;
+}
+
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite';
+  readonly #path: string;
+  #db: DatabaseSync | undefined;
+
+  constructor(options: SqliteStoreOptions) {
+    mkdirSync(options.dataDir, { recursive: true });
+    this.#path = join(options.dataDir, options.fileName ?? 'carnet.db');
+  }
+
+  get #conn(): DatabaseSync {
+    if (!this.#db) throw new StoreError('unavailable', 'store is not open');
+    return this.#db;
+  }
+
+  async open(): Promise<void> {
+    const db = new DatabaseSync(this.#path);
+    db.exec('PRAGMA journal_mode = WAL');
+    // FULL: an acknowledged write survives a power cut, not only a process crash.
+    db.exec('PRAGMA synchronous = FULL');
+    db.exec('PRAGMA busy_timeout = 5000');
+    db.exec(SCHEMA);
+    this.#db = db;
+    // SQLite rolls back an interrupted transaction by itself; what remains are staged blobs
+    // that no commit took (an upload cut off, or a crash between upload and commit).
+    this.#dropStagedBlobs(Date.now() - 24 * 3600_000);
+  }
+
+  async close(): Promise<void> {
+    this.#db?.close();
+    this.#db = undefined;
+  }
+
+  async ping(): Promise<boolean> {
+    try {
+      this.#conn.prepare('SELECT 1').get();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  #transaction<T>(work: (db: DatabaseSync) => T): T {
+    const db = this.#conn;
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      const result = work(db);
+      db.exec('COMMIT');
+      return result;
+    } catch (error) {
+      db.exec('ROLLBACK');
+      throw error;
+    }
+  }
+
+  async commit(changes: Changeset): Promise<CommitResult> {
+    checkChangeset(changes);
+    const ts = nextTimestamp();
+    const lastUpdated = new Date(ts).toISOString();
+    const versions = this.#transaction((db) => {
+      const readCurrent = db.prepare('SELECT vid, deleted FROM current WHERE type = ? AND id = ?');
+      const insertVersion = db.prepare('INSERT INTO versions (type, id, vid, ts, body) VALUES (?, ?, ?, ?, ?)');
+      const upsertCurrent = db.prepare(
+        `INSERT INTO current (type, id, vid, ts, deleted, sort) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (type, id) DO UPDATE SET vid = excluded.vid, ts = excluded.ts, deleted = excluded.deleted, sort = excluded.sort`,
+      );
+      const dropKeys = db.prepare('DELETE FROM search_keys WHERE type = ? AND id = ?');
+      const insertKey = db.prepare('INSERT INTO search_keys (type, id, field, key) VALUES (?, ?, ?, ?)');
+      const out: (StoredVersion | undefined)[] = [];
+      for (const w of changes.writes) {
+        const cur = readCurrent.get(w.type, w.id) as { vid: number; deleted: number } | undefined;
+        const curVid = cur?.vid ?? 0;
+        const live = cur !== undefined && cur.deleted === 0;
+        if (w.ifVersion !== undefined && w.ifVersion !== (live ? curVid : 0)) {
+          throw new StoreError('version-conflict', `${w.type}/${w.id} is at version ${live ? curVid : 0}, not ${w.ifVersion}`);
+        }
+        if (w.op === 'create' && live) throw new StoreError('already-exists', `${w.type}/${w.id} already exists`);
+        if (w.op === 'delete' && !live) {
+          out.push(undefined);
+          continue;
+        }
+        const vid = curVid + 1;
+        const body = w.op === 'delete' ? undefined : stampResource(w.resource as ResourceBody, w.id, vid, lastUpdated);
+        insertVersion.run(w.type, w.id, vid, ts, body ? JSON.stringify(body) : null);
+        const sort = w.op === 'delete' ? {} : storedSortKeys(w.sortKeys, ts);
+        upsertCurrent.run(w.type, w.id, vid, ts, body ? 0 : 1, JSON.stringify(sort));
+        dropKeys.run(w.type, w.id);
+        if (body) {
+          const keys = storedKeys(w.index);
+          for (const field of ['k', 'lo', 'hi'] as const) for (const key of keys[field]) insertKey.run(w.type, w.id, field, key);
+        }
+        out.push(versionOf(w.type, w.id, vid, ts, body));
+      }
+      if (changes.log?.length) {
+        const nextSeq = db.prepare('SELECT coalesce(max(seq), 0) + 1 AS seq FROM log WHERE stream = ?');
+        const insertLog = db.prepare('INSERT INTO log (stream, seq, at, entry) VALUES (?, ?, ?, ?)');
+        for (const l of changes.log) {
+          const { seq } = nextSeq.get(l.stream) as { seq: number };
+          insertLog.run(l.stream, seq, lastUpdated, JSON.stringify(l.entry));
+        }
+      }
+      if (changes.outbox?.length) {
+        const insertOutbox = db.prepare('INSERT INTO outbox (id, topic, payload, not_before) VALUES (?, ?, ?, ?)');
+        for (const m of changes.outbox) insertOutbox.run(randomUUID(), m.topic, JSON.stringify(m.payload), m.notBefore ?? ts);
+      }
+      if (changes.blobs?.length) {
+        const keep = db.prepare(`UPDATE blobs SET state = 'live' WHERE id = ?`);
+        for (const id of changes.blobs) {
+          if (Number(keep.run(id).changes) !== 1) throw new StoreError('bad-request', 'unknown blob in commit');
+        }
+      }
+      return out;
+    });
+    return { versions, lastUpdated };
+  }
+
+  #version(row: Row | undefined): StoredVersion | undefined {
+    if (!row) return undefined;
+    const body = row.body === null ? undefined : (JSON.parse(String(row.body)) as ResourceBody);
+    return versionOf(String(row.type), String(row.id), Number(row.vid), Number(row.ts), body);
+  }
+
+  async read(type: string, id: string): Promise<StoredVersion | undefined> {
+    checkTypeAndId(type, id);
+    const row = this.#conn
+      .prepare(
+        `SELECT v.type, v.id, v.vid, v.ts, v.body FROM current c
+         JOIN versions v ON v.type = c.type AND v.id = c.id AND v.vid = c.vid WHERE c.type = ? AND c.id = ?`,
+      )
+      .get(type, id) as Row | undefined;
+    return this.#version(row);
+  }
+
+  async readVersion(type: string, id: string, versionId: number): Promise<StoredVersion | undefined> {
+    checkTypeAndId(type, id);
+    const row = this.#conn
+      .prepare('SELECT type, id, vid, ts, body FROM versions WHERE type = ? AND id = ? AND vid = ?')
+      .get(type, id, versionId) as Row | undefined;
+    return this.#version(row);
+  }
+
+  async history(query: HistoryQuery): Promise<{ entries: StoredVersion[]; next?: string }> {
+    const where: string[] = [];
+    const params: SQLInputValue[] = [];
+    if (query.type !== undefined) {
+      if (query.id !== undefined) checkTypeAndId(query.type, query.id);
+      where.push('type = ?');
+      params.push(query.type);
+    }
+    if (query.id !== undefined) {
+      where.push('id = ?');
+      params.push(query.id);
+    }
+    if (query.since !== undefined) {
+      where.push('ts >= ?');
+      params.push(query.since);
+    }
+    if (query.cursor) {
+      const [ts, type, id, vid] = decodeCursor(query.cursor, 4);
+      where.push('(ts, type, id, vid) < (?, ?, ?, ?)');
+      params.push(Number(ts), type, id, Number(vid));
+    }
+    const sql = `SELECT type, id, vid, ts, body FROM versions ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
+      ORDER BY ts DESC, type DESC, id DESC, vid DESC LIMIT ?`;
+    const rows = this.#conn.prepare(sql).all(...params, query.count + 1) as Row[];
+    const page = rows.slice(0, query.count);
+    const last = page.at(-1);
+    return {
+      entries: page.map((r) => this.#version(r) as StoredVersion),
+      next: rows.length > query.count && last ? encodeCursor([String(last.ts), String(last.type), String(last.id), String(last.vid)]) : undefined,
+    };
+  }
+
+  async search(query: SearchQuery): Promise<SearchPage> {
+    const columns = sortColumns(query.sort);
+    const filter = compileWhere(query.types, query.where);
+    const sortExprs = columns.map((c) => sortExpression(c.key));
+    let sql = `SELECT c.type, c.id, c.vid, c.ts, v.body, ${sortExprs.map((e, i) => `${e} AS s${i}`).join(', ')}
+      FROM current c JOIN versions v ON v.type = c.type AND v.id = c.id AND v.vid = c.vid
+      WHERE ${filter.sql}`;
+    const params = [...filter.params];
+    if (query.cursor) {
+      const keyset = compileKeyset(columns, decodeCursor(query.cursor, columns.length));
+      sql += ` AND ${keyset.sql}`;
+      params.push(...keyset.params);
+    }
+    sql += ` ORDER BY ${columns.map((c, i) => `${sortExprs[i]} ${c.descending ? 'DESC' : 'ASC'}`).join(', ')} LIMIT ?`;
+    const rows = this.#conn.prepare(sql).all(...params, query.count + 1) as Row[];
+    const page = rows.slice(0, query.count);
+    const last = page.at(-1);
+    const result: SearchPage = { entries: page.map((r) => this.#version(r) as StoredVersion) };
+    if (rows.length > query.count && last) {
+      result.next = encodeCursor(columns.map((_, i) => (last[`s${i}`] === null ? null : String(last[`s${i}`]))));
+    }
+    if (query.total) {
+      const row = this.#conn.prepare(`SELECT count(*) AS n FROM current c WHERE ${filter.sql}`).get(...filter.params) as { n: number };
+      result.total = Number(row.n);
+    }
+    return result;
+  }
+
+  /** The SQL plan of a search, for tests that check indexes are used. */
+  explainSearch(query: SearchQuery): string[] {
+    const filter = compileWhere(query.types, query.where);
+    const rows = this.#conn.prepare(`EXPLAIN QUERY PLAN SELECT c.id FROM current c WHERE ${filter.sql}`).all(...filter.params) as Row[];
+    return rows.map((r) => String(r.detail));
+  }
+
+  async putBlob(source: Readable | AsyncIterable<Uint8Array>, options: PutBlobOptions): Promise<BlobInfo> {
+    const db = this.#conn;
+    const id = randomUUID();
+    db.prepare(`INSERT INTO blobs (id, content_type, state, created) VALUES (?, ?, 'staged', ?)`).run(id, options.contentType, Date.now());
+    const insertChunk = db.prepare('INSERT INTO blob_chunks (blob_id, n, data) VALUES (?, ?, ?)');
+    let digest: ChunkDigest | undefined;
+    let n = 0;
+    try {
+      for await (const chunk of chunkAndDigest(source, options.maxBytes, (d) => (digest = d))) insertChunk.run(id, n++, chunk);
+    } catch (error) {
+      this.#dropBlob(id);
+      throw error;
+    }
+    const d = digest as ChunkDigest;
+    db.prepare('UPDATE blobs SET size = ?, sha1 = ?, sha256 = ? WHERE id = ?').run(d.size, d.sha1, d.sha256, id);
+    return { id, contentType: options.contentType, ...d };
+  }
+
+  async blobInfo(id: string): Promise<BlobInfo | undefined> {
+    const row = this.#conn.prepare('SELECT id, content_type, size, sha1, sha256 FROM blobs WHERE id = ?').get(id) as Row | undefined;
+    if (!row) return undefined;
+    return { id: String(row.id), contentType: String(row.content_type), size: Number(row.size), sha1: String(row.sha1), sha256: String(row.sha256) };
+  }
+
+  async readBlob(id: string, range?: { start: number; end: number }): Promise<Readable | undefined> {
+    const info = await this.blobInfo(id);
+    if (!info) return undefined;
+    const start = range?.start ?? 0;
+    const end = Math.min(range?.end ?? info.size - 1, info.size - 1);
+    const readChunk = this.#conn.prepare('SELECT data FROM blob_chunks WHERE blob_id = ? AND n = ?');
+    async function* bytes(): AsyncGenerator<Buffer> {
+      for (let n = Math.floor(start / CHUNK_SIZE); n * CHUNK_SIZE <= end; n++) {
+        const row = readChunk.get(id, n) as { data: Uint8Array } | undefined;
+        if (!row) throw new StoreError('unavailable', 'blob chunk missing');
+        const base = n * CHUNK_SIZE;
+        const data = Buffer.from(row.data);
+        yield data.subarray(Math.max(0, start - base), Math.min(data.length, end - base + 1));
+      }
+    }
+    return Readable.from(end >= start ? bytes() : []);
+  }
+
+  #dropBlob(id: string): void {
+    this.#conn.prepare('DELETE FROM blob_chunks WHERE blob_id = ?').run(id);
+    this.#conn.prepare('DELETE FROM blobs WHERE id = ?').run(id);
+  }
+
+  #dropStagedBlobs(olderThan: number): void {
+    const rows = this.#conn.prepare(`SELECT id FROM blobs WHERE state = 'staged' AND created < ?`).all(olderThan) as Row[];
+    for (const r of rows) this.#dropBlob(String(r.id));
+  }
+
+  async readLog(stream: string, options: { afterSeq?: number; limit: number }): Promise<LogEntry[]> {
+    const rows = this.#conn
+      .prepare('SELECT stream, seq, at, entry FROM log WHERE stream = ? AND seq > ? ORDER BY seq LIMIT ?')
+      .all(stream, options.afterSeq ?? 0, options.limit) as Row[];
+    return rows.map((r) => ({ stream: String(r.stream), seq: Number(r.seq), at: String(r.at), entry: JSON.parse(String(r.entry)) }));
+  }
+
+  async claimOutbox(options: { limit: number; leaseMs: number; now?: number }): Promise<OutboxMessage[]> {
+    const now = options.now ?? Date.now();
+    const rows = this.#conn
+      .prepare(
+        `UPDATE outbox SET lease_until = ?, attempts = attempts + 1
+         WHERE id IN (SELECT id FROM outbox WHERE done = 0 AND not_before <= ? AND lease_until <= ? ORDER BY not_before LIMIT ?)
+         RETURNING id, topic, payload, attempts`,
+      )
+      .all(now + options.leaseMs, now, now, options.limit) as Row[];
+    return rows.map((r) => ({ id: String(r.id), topic: String(r.topic), payload: JSON.parse(String(r.payload)), attempts: Number(r.attempts) }));
+  }
+
+  async completeOutbox(id: string): Promise<void> {
+    this.#conn.prepare('UPDATE outbox SET done = 1 WHERE id = ?').run(id);
+  }
+
+  async retryOutbox(id: string, notBefore: number): Promise<void> {
+    this.#conn.prepare('UPDATE outbox SET not_before = ?, lease_until = 0 WHERE id = ? AND done = 0').run(notBefore, id);
+  }
+}
