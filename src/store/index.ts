@@ -15,10 +15,12 @@ export interface StoreSettings {
   mongodbUri?: string;
   /** Database name for MongoDB (default: the URI's, else "carnet"). */
   mongodbDatabase?: string;
+  /** MongoDB only: how long a commit may run before others may roll it back (ms, default 30 s). */
+  commitDeadlineMs?: number;
 }
 
 /** Creates the configured store; call open() before use. */
 export function createStore(settings: StoreSettings): Store {
-  if (settings.mongodbUri) return new MongoStore({ uri: settings.mongodbUri, database: settings.mongodbDatabase });
+  if (settings.mongodbUri) return new MongoStore({ uri: settings.mongodbUri, database: settings.mongodbDatabase, commitDeadlineMs: settings.commitDeadlineMs });
   return new SqliteStore({ dataDir: settings.dataDir });
 }

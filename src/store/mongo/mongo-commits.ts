@@ -24,7 +24,7 @@ interface CommitRecord {
   cleaned?: boolean;
 }
 
-/** How long a commit may take before others may abort it. */
+/** How long a commit may take before others may abort it (default). */
 export const COMMIT_DEADLINE_MS = 30_000;
 /** How long finished commit records are kept, so late readers can still tell their outcome. */
 const RECORD_RETENTION_MS = 3600_000;
@@ -37,7 +37,10 @@ export class CommitLedger {
   /** Final outcomes never change: cache them. */
   readonly #final = new Map<string, 'committed' | 'aborted'>();
 
-  constructor(db: Db, versions: Collection<StringIdDoc>, others: Collection<StringIdDoc>[], blobFiles: Collection<StringIdDoc>) {
+  readonly #deadlineMs: number;
+
+  constructor(db: Db, versions: Collection<StringIdDoc>, others: Collection<StringIdDoc>[], blobFiles: Collection<StringIdDoc>, deadlineMs = COMMIT_DEADLINE_MS) {
+    this.#deadlineMs = deadlineMs;
     this.#records = db.collection<CommitRecord>('commits');
     this.#versions = versions;
     this.#marked = [versions, ...others];
@@ -50,7 +53,7 @@ export class CommitLedger {
 
   async begin(id: string, blobs: string[]): Promise<void> {
     const now = Date.now();
-    await this.#records.insertOne({ _id: id, state: 'pending', at: now, expires: now + COMMIT_DEADLINE_MS, blobs });
+    await this.#records.insertOne({ _id: id, state: 'pending', at: now, expires: now + this.#deadlineMs, blobs });
   }
 
   /** The commit point. False when the commit was aborted meanwhile (it ran past its deadline). */

@@ -32,6 +32,8 @@ export interface MongoStoreOptions {
   database?: string;
   /** How often unfinished commits are looked for (ms); 0 turns the timer off. */
   sweepIntervalMs?: number;
+  /** How long a commit may run before others may roll it back (ms). */
+  commitDeadlineMs?: number;
 }
 
 /** One stored version of a resource. */
@@ -75,6 +77,7 @@ export class MongoStore implements Store {
   readonly #client: MongoClient;
   readonly #dbName: string | undefined;
   readonly #sweepIntervalMs: number;
+  readonly #commitDeadlineMs: number | undefined;
   #db: Db | undefined;
   #versions!: Collection<VersionDoc>;
   #log!: Collection<StringIdDoc>;
@@ -89,6 +92,7 @@ export class MongoStore implements Store {
     this.#client = new MongoClient(options.uri, { serverSelectionTimeoutMS: 5000, connectTimeoutMS: 5000 });
     this.#dbName = options.database;
     this.#sweepIntervalMs = options.sweepIntervalMs ?? 10_000;
+    this.#commitDeadlineMs = options.commitDeadlineMs;
   }
 
   async open(): Promise<void> {
@@ -101,7 +105,7 @@ export class MongoStore implements Store {
     this.#counters = db.collection('counters');
     this.#bucket = new GridFSBucket(db, { bucketName: 'blobs', chunkSizeBytes: CHUNK_SIZE });
     this.#blobFiles = db.collection('blobs.files');
-    this.#ledger = new CommitLedger(db, this.#versions as unknown as Collection<StringIdDoc>, [this.#log, this.#outbox], this.#blobFiles);
+    this.#ledger = new CommitLedger(db, this.#versions as unknown as Collection<StringIdDoc>, [this.#log, this.#outbox], this.#blobFiles, this.#commitDeadlineMs);
     await Promise.all([
       this.#versions.createIndex({ t: 1, i: 1, cur: 1 }),
       this.#versions.createIndex({ t: 1, k: 1 }),
@@ -325,6 +329,11 @@ export class MongoStore implements Store {
     } catch (error) {
       throw asStoreError(error);
     }
+  }
+
+  /** Rolls back commits left unfinished past their deadline now (the timer does it too). */
+  async repair(): Promise<number> {
+    return this.#ledger.sweep();
   }
 
   /** The query plan of a search, for tests that check indexes are used. */
