@@ -1,0 +1,113 @@
+// buildApp: the Fastify instance with its routes, logging and error answers. It does not listen
+// (main.ts does), so tests drive it with app.inject().
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { fastify } from 'fastify';
+import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Config } from './config.ts';
+import type { Store } from './store/index.ts';
+import { OperationOutcomeError, issueTypeForStatus, operationOutcome } from './fhir/operation-outcome.ts';
+import type { OperationOutcomeIssue } from './fhir/operation-outcome.ts';
+import { RequestLogController, createLogger, pathOf } from './logging.ts';
+
+export interface AppDeps {
+  config: Config;
+  store: Store;
+  /** Default: a pino logger at config.logLevel on standard output (see logging.ts). */
+  logger?: FastifyBaseLogger;
+}
+
+/** How long /ready waits for the store before saying it is unavailable. */
+const READY_TIMEOUT_MS = 2000;
+
+const FHIR_JSON = 'application/fhir+json; charset=utf-8';
+
+export function buildApp(deps: AppDeps): FastifyInstance {
+  const { config, store } = deps;
+  const app = fastify({
+    loggerInstance: deps.logger ?? createLogger(config.logLevel),
+    logController: new RequestLogController(),
+    // Random ids: unique across restarts and instances; a client-sent id is not trusted.
+    genReqId: () => randomUUID(),
+    bodyLimit: config.bodyLimitBytes,
+    requestTimeout: config.requestTimeoutMs,
+    ...(config.tlsCertFile && config.tlsKeyFile ? { https: tlsOptions(config) } : {}),
+  });
+
+  app.get('/health', async (_request, reply) => {
+    void reply.header('cache-control', 'no-store');
+    return { status: 'ok' };
+  });
+
+  app.get('/ready', async (request, reply) => {
+    void reply.header('cache-control', 'no-store');
+    if (await pingWithin(store, READY_TIMEOUT_MS, request.log)) return { status: 'ready', store: store.kind };
+    return reply.code(503).send({ status: 'unavailable' });
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const message = `No route for ${request.method} ${pathOf(request.url)}`;
+    return sendError(request, reply, 404, [{ severity: 'error', code: 'not-found', diagnostics: message }]);
+  });
+
+  app.setErrorHandler((error: FastifyError | OperationOutcomeError, request, reply) => {
+    if (error instanceof OperationOutcomeError) return sendError(request, reply, error.status, error.issues);
+    const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode <= 599
+      ? error.statusCode
+      : 500;
+    if (status >= 500) {
+      // The details stay in the log; the client gets a generic message, never internals.
+      request.log.error({ err: error }, 'internal error');
+      const message = status === 503 ? 'Service unavailable' : 'Internal server error';
+      return sendError(request, reply, status, [{ severity: 'error', code: issueTypeForStatus(status), diagnostics: message }]);
+    }
+    // Client errors carry messages written for the client (Fastify's, or ours); log the code only,
+    // as a message may quote what the client sent.
+    request.log.info({ err: { code: error.code, statusCode: status } }, 'request refused');
+    return sendError(request, reply, status, [{ severity: 'error', code: issueTypeForStatus(status), diagnostics: error.message }]);
+  });
+
+  return app;
+}
+
+/** Under /fhir errors are OperationOutcomes; elsewhere a small JSON object. */
+function sendError(request: FastifyRequest, reply: FastifyReply, status: number, issues: OperationOutcomeIssue[]): FastifyReply {
+  const path = pathOf(request.url);
+  if (path === '/fhir' || path.startsWith('/fhir/')) {
+    return reply.code(status).type(FHIR_JSON).send(operationOutcome(issues));
+  }
+  const message = issues.map((i) => i.diagnostics ?? i.details?.text ?? i.code).join('; ');
+  return reply.code(status).send({ error: message });
+}
+
+/** True when the store answers a ping in time; a failure or a timeout means not ready. */
+async function pingWithin(store: Store, ms: number, log: FastifyBaseLogger): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  const ping = store.ping().catch((error: unknown) => {
+    log.warn({ err: error }, 'store ping failed');
+    return false;
+  });
+  try {
+    const ok = await Promise.race([ping, timeout]);
+    if (!ok) log.warn({ store: store.kind }, 'store not ready');
+    return ok;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * HTTPS settings. With a CA, clients are asked for a certificate but may come without one
+ * (patients use passwords); the identity layer decides what an unauthenticated socket may do.
+ */
+function tlsOptions(config: Config) {
+  return {
+    cert: readFileSync(config.tlsCertFile as string),
+    key: readFileSync(config.tlsKeyFile as string),
+    ...(config.tlsCaFile ? { ca: readFileSync(config.tlsCaFile), requestCert: true, rejectUnauthorized: false } : {}),
+    ...(config.tlsCrlFile ? { crl: readFileSync(config.tlsCrlFile) } : {}),
+  };
+}
