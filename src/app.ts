@@ -9,12 +9,15 @@ import type { Store } from './store/index.ts';
 import { OperationOutcomeError, issueTypeForStatus, operationOutcome } from './fhir/operation-outcome.ts';
 import type { OperationOutcomeIssue } from './fhir/operation-outcome.ts';
 import { RequestLogController, createLogger, pathOf } from './logging.ts';
+import { registerFhir, type FhirOptions } from './fhir/index.ts';
 
 export interface AppDeps {
   config: Config;
   store: Store;
   /** Default: a pino logger at config.logLevel on standard output (see logging.ts). */
   logger?: FastifyBaseLogger;
+  /** The access gate and codecs of the FHIR API (default: open gate, JSON only). */
+  fhir?: Omit<FhirOptions, 'store' | 'publicBaseUrl'>;
 }
 
 /** How long /ready waits for the store before saying it is unavailable. */
@@ -44,6 +47,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     if (await pingWithin(store, READY_TIMEOUT_MS, request.log)) return { status: 'ready', store: store.kind };
     return reply.code(503).send({ status: 'unavailable' });
   });
+
+  registerFhir(app, { store, publicBaseUrl: config.publicBaseUrl, ...deps.fhir });
 
   app.setNotFoundHandler((request, reply) => {
     const message = `No route for ${request.method} ${pathOf(request.url)}`;

@@ -12,10 +12,20 @@ export type IndexKeyKind =
   | 'no-system'
   /** any code of a system (`system|` in FHIR syntax) */
   | 'system'
-  /** normalised string (lower case, no accents) or uri */
+  /** normalised string (lower case, no accents), or the display text of a token */
   | 'text'
+  /** string exactly as written (the :exact modifier) */
+  | 'exact'
+  /** uri */
+  | 'uri'
+  /** identifier by its type: `typeSystem|typeCode|value` (the :of-type modifier) */
+  | 'of-type'
   /** reference: `Type/id` or an absolute URL */
-  | 'ref';
+  | 'ref'
+  /** the id part of a relative reference, for searches that give only an id */
+  | 'ref-id'
+  /** a reference's logical identifier: `system|value`, or `value` alone (the :identifier modifier) */
+  | 'ref-identifier';
 
 const PREFIX: Record<IndexKeyKind, string> = {
   code: 'c:',
@@ -23,7 +33,12 @@ const PREFIX: Record<IndexKeyKind, string> = {
   'no-system': 'n:',
   system: 'y:',
   text: 't:',
+  exact: 'e:',
+  uri: 'u:',
+  'of-type': 'o:',
   ref: 'r:',
+  'ref-id': 'i:',
+  'ref-identifier': 'd:',
 };
 
 export function indexKey(kind: IndexKeyKind, value: string): string {

@@ -1,0 +1,44 @@
+// GET /fhir/metadata: the CapabilityStatement, generated from what is really served — the
+// resource types, their interactions and every search parameter of the registry.
+import { READ_ONLY_TYPES, SUPPORTED_TYPES } from './resource-types.ts';
+import type { SearchRegistry } from './search/registry.ts';
+
+const WRITE_INTERACTIONS = ['create', 'update', 'delete'];
+const READ_INTERACTIONS = ['read', 'vread', 'search-type', 'history-instance', 'history-type'];
+const SEARCH_RESULT_PARAMS = ['_count', '_sort', '_total', '_summary', '_elements', '_include', '_revinclude', '_has'];
+
+export function capabilityStatement(registry: SearchRegistry, options: { baseUrl: string; xml: boolean }): Record<string, unknown> {
+  return {
+    resourceType: 'CapabilityStatement',
+    status: 'active',
+    date: new Date().toISOString().slice(0, 10),
+    publisher: 'Carnet',
+    kind: 'instance',
+    software: { name: 'Carnet', version: '0.1.0' },
+    implementation: { description: 'Carnet shared health record server', url: options.baseUrl },
+    fhirVersion: '4.0.1',
+    format: options.xml ? ['application/fhir+json', 'application/fhir+xml'] : ['application/fhir+json'],
+    rest: [
+      {
+        mode: 'server',
+        interaction: [{ code: 'history-system' }],
+        resource: SUPPORTED_TYPES.map((type) => ({
+          type,
+          interaction: [...READ_INTERACTIONS, ...(READ_ONLY_TYPES.has(type) ? [] : WRITE_INTERACTIONS)].map((code) => ({ code })),
+          versioning: 'versioned-update',
+          readHistory: true,
+          updateCreate: !READ_ONLY_TYPES.has(type),
+          conditionalCreate: !READ_ONLY_TYPES.has(type),
+          conditionalUpdate: !READ_ONLY_TYPES.has(type),
+          conditionalDelete: READ_ONLY_TYPES.has(type) ? 'not-supported' : 'single',
+          searchInclude: registry.forType(type).filter((p) => p.type === 'reference').map((p) => `${type}:${p.code}`),
+          searchParam: registry
+            .forType(type)
+            .filter((p) => p.type !== 'composite' && p.type !== 'special')
+            .map((p) => ({ name: p.code, definition: p.url, type: p.type })),
+        })),
+        searchParam: SEARCH_RESULT_PARAMS.map((name) => ({ name, type: 'special' })).filter((p) => p.name !== '_has'),
+      },
+    ],
+  };
+}

