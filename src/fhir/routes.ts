@@ -61,7 +61,7 @@ export function fhirRoutes(app: FastifyInstance, deps: FhirRouteDeps): void {
   // Bodies arrive as text; each route parses them in the format they say they are.
   app.removeContentTypeParser(['application/json']);
   app.addContentTypeParser(
-    ['application/json', 'application/fhir+json', 'application/json+fhir', 'application/fhir+xml', 'application/xml', 'application/xml+fhir', 'text/xml'],
+    ['application/json', 'application/fhir+json', 'application/json+fhir', 'application/fhir+xml', 'application/xml', 'application/xml+fhir', 'text/xml', 'application/x-www-form-urlencoded'],
     { parseAs: 'string' },
     (_request, body, done) => done(null, body),
   );

@@ -20,14 +20,18 @@ function invalid(message: string, expression: string): OperationOutcomeError {
 
 type Range = { low: number; high: number };
 
-/** The store conditions for "target range compares so with the search range" (FHIR prefixes). */
-function rangeCondition(param: string, prefix: Prefix, q: Range): Condition {
+/**
+ * The store conditions for "target range compares so with the search range" (FHIR prefixes).
+ * A number's implicit range excludes its upper end (100 is [99.5, 100.5)); a date's includes it.
+ */
+function rangeCondition(param: string, prefix: Prefix, q: Range, highExclusive = false): Condition {
   const b = (bound: 'low' | 'high', cmp: 'gt' | 'ge' | 'lt' | 'le', value: number): Condition => ({ param, bound, cmp, value });
+  const within: Condition = { and: [b('low', 'ge', q.low), b('high', highExclusive ? 'lt' : 'le', q.high)] };
   switch (prefix) {
     case 'eq':
-      return { and: [b('low', 'ge', q.low), b('high', 'le', q.high)] };
+      return within;
     case 'ne':
-      return { not: { and: [b('low', 'ge', q.low), b('high', 'le', q.high)] } };
+      return { not: within };
     case 'gt':
       return b('high', 'gt', q.high);
     case 'lt':
@@ -135,13 +139,13 @@ function valueCondition(c: Criterion, value: string, baseUrl: string | undefined
     }
     case 'number': {
       const { prefix, range } = numberValue(value, c.name);
-      return rangeCondition(c.def.code, prefix, range);
+      return rangeCondition(c.def.code, prefix, range, true);
     }
     case 'quantity': {
       const [num, system, code] = splitBars(value);
       const { prefix, range } = numberValue(num, c.name);
       const param = code ? unitParam(c.def.code, system || undefined, code) : c.def.code;
-      return rangeCondition(param, prefix, range);
+      return rangeCondition(param, prefix, range, true);
     }
     default:
       throw invalid(`${c.name}: parameters of type ${c.def.type} are not supported`, c.name);
