@@ -2,9 +2,29 @@
 import type { FastifyInstance } from 'fastify';
 import type { Store } from '../store/index.ts';
 import { OPEN_GATE, type AccessGate } from './gate.ts';
+import { BundleProcessor } from './bundle-processor.ts';
 import { FhirRepository, type Validator } from './repository.ts';
 import { fhirRoutes, type FhirRouteDeps } from './routes.ts';
 import { searchRegistry } from './search/registry.ts';
+import { FhirXmlError, parseFhirXml, toFhirXml } from './xml/index.ts';
+import { OperationOutcomeError } from './operation-outcome.ts';
+import type { ResourceBody } from '../store/index.ts';
+import type { Resource } from '@medplum/fhirtypes';
+
+/** FHIR XML in and out; a body that is not valid FHIR XML is a 400 naming the element. */
+export const FHIR_XML: NonNullable<FhirRouteDeps['xml']> = {
+  parse(xml) {
+    try {
+      return parseFhirXml(xml) as unknown as ResourceBody;
+    } catch (e) {
+      if (!(e instanceof FhirXmlError)) throw e;
+      throw new OperationOutcomeError(400, [{ severity: 'error', code: e.issueCode, diagnostics: e.message, ...(e.expression ? { expression: [e.expression] } : {}) }]);
+    }
+  },
+  serialize(resource, pretty) {
+    return toFhirXml(resource as unknown as Resource, { pretty });
+  },
+};
 
 export { FhirRepository } from './repository.ts';
 export type { AccessGate, RequestContext, GateAnswer } from './gate.ts';
@@ -16,15 +36,23 @@ export interface FhirOptions {
   gate?: AccessGate;
   validate?: Validator;
   publicBaseUrl?: string;
-  xml?: FhirRouteDeps['xml'];
+  /** Default: FHIR XML; null turns XML off. */
+  xml?: FhirRouteDeps['xml'] | null;
   context?: FhirRouteDeps['context'];
 }
 
 /** Registers the FHIR API (in its own plugin scope: its body parsers stay under /fhir). */
 export function registerFhir(app: FastifyInstance, options: FhirOptions): FhirRepository {
   const repository = new FhirRepository({ store: options.store, registry: searchRegistry(), gate: options.gate ?? OPEN_GATE, validate: options.validate });
+  const bundles = new BundleProcessor(repository);
   void app.register(async (scope) => {
-    fhirRoutes(scope, { repository, publicBaseUrl: options.publicBaseUrl, xml: options.xml, context: options.context });
+    fhirRoutes(scope, {
+      repository,
+      publicBaseUrl: options.publicBaseUrl,
+      xml: options.xml === undefined ? FHIR_XML : options.xml,
+      context: options.context,
+      bundle: (ctx, bundle) => bundles.process(ctx, bundle),
+    });
   });
   return repository;
 }

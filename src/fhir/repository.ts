@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   isStoreError,
+  plainJson,
   type Condition,
   type ResourceBody,
   type ResourceWrite,
@@ -278,13 +279,15 @@ export class FhirRepository {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) throw error(400, 'structure', 'the body is not a FHIR resource');
     const resource = body as ResourceBody;
     if (resource.resourceType !== type) throw error(400, 'invalid', `the body is a ${String(resource.resourceType)}, not a ${type}`, 'resourceType');
-    const issues = this.#validate?.(resource) ?? [];
+    // Decimals may be kept as written (JSON.rawJSON); checks and the index compute on plain numbers.
+    const plain = plainJson(resource);
+    const issues = this.#validate?.(plain) ?? [];
     if (issues.some((i) => i.severity === 'error' || i.severity === 'fatal')) throw new OperationOutcomeError(422, issues);
     const previous = op === 'update' ? await this.#guard(this.store.read(type, id)) : undefined;
     const live = previous && !previous.deleted ? previous : undefined;
-    const answer = await this.#gate.canWrite(ctx, live ? 'update' : 'create', resource, live);
+    const answer = await this.#gate.canWrite(ctx, live ? 'update' : 'create', plain, live);
     if (!answer.allowed) throw error(403, 'forbidden', 'this write is not allowed');
-    const { index, sortKeys } = extractIndex(resource, this.registry);
+    const { index, sortKeys } = extractIndex(plain, this.registry);
     return { op, type, id, resource, index, sortKeys, ifVersion };
   }
 

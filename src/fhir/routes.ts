@@ -2,7 +2,7 @@
 // create, update, delete (plain and conditional), search, history, capabilities. Each route
 // turns HTTP into repository calls and the results back into FHIR responses.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { ResourceBody, StoredVersion } from '../store/index.ts';
+import { parseJsonText, type ResourceBody, type StoredVersion } from '../store/index.ts';
 import { capabilityStatement } from './capability.ts';
 import { CONTENT_TYPES, requestFormat, responseFormat, type FhirFormat } from './format.ts';
 import type { RequestContext } from './gate.ts';
@@ -19,7 +19,7 @@ export interface XmlCodec {
 export interface FhirRouteDeps {
   repository: FhirRepository;
   publicBaseUrl?: string;
-  xml?: XmlCodec;
+  xml?: XmlCodec | null;
   /** Who is asking (the identity layer); default: nobody in particular. */
   context?: (request: FastifyRequest) => Partial<RequestContext>;
   /** Transactions and batches (POST /fhir), when wired. */
@@ -82,7 +82,7 @@ export function fhirRoutes(app: FastifyInstance, deps: FhirRouteDeps): void {
       return deps.xml.parse(text);
     }
     try {
-      return JSON.parse(text);
+      return parseJsonText(text);
     } catch {
       throw new OperationOutcomeError(400, [{ severity: 'error', code: 'structure', diagnostics: 'the body is not valid JSON' }]);
     }

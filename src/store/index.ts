@@ -7,6 +7,7 @@ export type * from './types.ts';
 export { StoreError, isStoreError } from './errors.ts';
 export type { StoreErrorCode } from './errors.ts';
 export { indexKey, sortKey } from './index-keys.ts';
+export { parseJsonText, plainJson } from './json-text.ts';
 
 export interface StoreSettings {
   /** Folder of the embedded database (carnet.db inside it). */

@@ -9,6 +9,7 @@ import { GridFSBucket, MongoClient, MongoError, type Collection, type Db, type F
 import { chunkAndDigest, CHUNK_SIZE, type ChunkDigest } from '../blob-chunks.ts';
 import { checkChangeset, checkTypeAndId, nextTimestamp, stampResource, storedKeys, storedSortKeys, versionOf } from '../changeset.ts';
 import { isStoreError, StoreError } from '../errors.ts';
+import { parseJsonText } from '../json-text.ts';
 import { decodeCursor, encodeCursor, sortColumns, type SortValue } from '../keyset.ts';
 import type {
   BlobInfo,
@@ -44,7 +45,8 @@ interface VersionDoc extends StringIdDoc {
   v: number;
   ts: number;
   del: boolean;
-  r: ResourceBody | null;
+  /** The resource as JSON text (keeps decimals as written; BSON doubles would not). */
+  r: string | null;
   cur: boolean;
   k?: string[];
   lo?: string[];
@@ -206,7 +208,7 @@ export class MongoStore implements Store {
       if (w.op === 'delete' && !live) return undefined;
       const vid = curVid + 1;
       const body = w.op === 'delete' ? undefined : stampResource(w.resource as ResourceBody, w.id, vid, lastUpdated);
-      const doc: VersionDoc = { _id: `${w.type}/${w.id}/${vid}`, t: w.type, i: w.id, v: vid, ts, del: !body, r: body ?? null, cur: true, tx };
+      const doc: VersionDoc = { _id: `${w.type}/${w.id}/${vid}`, t: w.type, i: w.id, v: vid, ts, del: !body, r: body ? JSON.stringify(body) : null, cur: true, tx };
       if (body) Object.assign(doc, storedKeys(w.index), { sk: storedSortKeys(w.sortKeys, ts) });
       try {
         await this.#versions.insertOne(doc);
@@ -226,7 +228,7 @@ export class MongoStore implements Store {
   }
 
   #toVersion(doc: VersionDoc): StoredVersion {
-    return versionOf(doc.t, doc.i, doc.v, doc.ts, doc.r ?? undefined);
+    return versionOf(doc.t, doc.i, doc.v, doc.ts, doc.r === null ? undefined : (parseJsonText(doc.r) as ResourceBody));
   }
 
   async read(type: string, id: string): Promise<StoredVersion | undefined> {

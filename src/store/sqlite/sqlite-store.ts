@@ -8,6 +8,7 @@ import { DatabaseSync, type SQLInputValue } from 'node:sqlite';
 import { chunkAndDigest, CHUNK_SIZE, type ChunkDigest } from '../blob-chunks.ts';
 import { checkChangeset, checkTypeAndId, nextTimestamp, stampResource, storedKeys, storedSortKeys, versionOf } from '../changeset.ts';
 import { StoreError } from '../errors.ts';
+import { parseJsonText } from '../json-text.ts';
 import { decodeCursor, encodeCursor, sortColumns } from '../keyset.ts';
 import type {
   BlobInfo,
@@ -152,7 +153,7 @@ export class SqliteStore implements Store {
 
   #version(row: Row | undefined): StoredVersion | undefined {
     if (!row) return undefined;
-    const body = row.body === null ? undefined : (JSON.parse(String(row.body)) as ResourceBody);
+    const body = row.body === null ? undefined : (parseJsonText(String(row.body)) as ResourceBody);
     return versionOf(String(row.type), String(row.id), Number(row.vid), Number(row.ts), body);
   }
 
