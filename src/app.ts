@@ -17,7 +17,7 @@ export interface AppDeps {
   /** Default: a pino logger at config.logLevel on standard output (see logging.ts). */
   logger?: FastifyBaseLogger;
   /** The access gate and codecs of the FHIR API (default: open gate, JSON only). */
-  fhir?: Omit<FhirOptions, 'store' | 'publicBaseUrl'>;
+  fhir?: Omit<FhirOptions, 'store' | 'publicBaseUrl' | 'documentLimitBytes'>;
 }
 
 /** How long /ready waits for the store before saying it is unavailable. */
@@ -48,7 +48,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     return reply.code(503).send({ status: 'unavailable' });
   });
 
-  registerFhir(app, { store, publicBaseUrl: config.publicBaseUrl, ...deps.fhir });
+  registerFhir(app, { store, publicBaseUrl: config.publicBaseUrl, documentLimitBytes: config.documentLimitBytes, ...deps.fhir });
 
   app.setNotFoundHandler((request, reply) => {
     const message = `No route for ${request.method} ${pathOf(request.url)}`;

@@ -36,6 +36,7 @@ export interface FhirOptions {
   gate?: AccessGate;
   validate?: Validator;
   publicBaseUrl?: string;
+  documentLimitBytes?: number;
   /** Default: FHIR XML; null turns XML off. */
   xml?: FhirRouteDeps['xml'] | null;
   context?: FhirRouteDeps['context'];
@@ -43,7 +44,7 @@ export interface FhirOptions {
 
 /** Registers the FHIR API (in its own plugin scope: its body parsers stay under /fhir). */
 export function registerFhir(app: FastifyInstance, options: FhirOptions): FhirRepository {
-  const repository = new FhirRepository({ store: options.store, registry: searchRegistry(), gate: options.gate ?? OPEN_GATE, validate: options.validate });
+  const repository = new FhirRepository({ store: options.store, registry: searchRegistry(), gate: options.gate ?? OPEN_GATE, validate: options.validate, documentLimitBytes: options.documentLimitBytes });
   const bundles = new BundleProcessor(repository);
   void app.register(async (scope) => {
     fhirRoutes(scope, {

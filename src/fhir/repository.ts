@@ -2,6 +2,7 @@
 // extraction, access through the gate, and the store. Routes (HTTP) and transactions call it;
 // it knows nothing of HTTP beyond the OperationOutcomeError it throws.
 import { randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
 import {
   isStoreError,
   plainJson,
@@ -14,11 +15,24 @@ import {
 } from '../store/index.ts';
 import type { AccessGate, RequestContext } from './gate.ts';
 import { OperationOutcomeError, type IssueType, type OperationOutcomeIssue } from './operation-outcome.ts';
+import { INTERNAL_EXTENSION_PREFIX } from './present.ts';
 import { isSupportedType, READ_ONLY_TYPES } from './resource-types.ts';
 import { compileSearch } from './search/compile.ts';
 import { extractIndex, extractParams, referenceKeys } from './search/extract.ts';
 import { parseSearch, type ParsedSearch } from './search/parse.ts';
 import type { SearchRegistry } from './search/registry.ts';
+
+/** A write ready to commit, with the staged blobs (document bytes) it makes permanent. */
+export type PreparedWrite = ResourceWrite & { blobs?: string[] };
+
+/** Where a Binary's stored resource notes the blob holding its bytes (never shown to clients). */
+export const BLOB_EXTENSION = `${INTERNAL_EXTENSION_PREFIX}blob`;
+
+/** The blob id a stored Binary points at. */
+export function blobOf(resource: ResourceBody | undefined): string | undefined {
+  const ext = (resource?.meta as { extension?: { url: string; valueString?: string }[] } | undefined)?.extension;
+  return ext?.find((e) => e.url === BLOB_EXTENSION)?.valueString;
+}
 
 /** Validates a resource before it is written; returns every issue found. */
 export type Validator = (resource: ResourceBody) => OperationOutcomeIssue[];
@@ -28,6 +42,8 @@ export interface RepositoryOptions {
   registry: SearchRegistry;
   gate: AccessGate;
   validate?: Validator;
+  /** Largest document (Binary) in bytes. */
+  documentLimitBytes?: number;
   defaultCount?: number;
   maxCount?: number;
 }
@@ -57,11 +73,18 @@ export interface SearchResult {
   search: ParsedSearch;
 }
 
+function withBlob(resource: ResourceBody, blobId: string): ResourceBody {
+  const meta = (resource.meta ?? {}) as { extension?: { url: string }[] };
+  const extension = [...(meta.extension ?? []).filter((e) => e.url !== BLOB_EXTENSION), { url: BLOB_EXTENSION, valueString: blobId }];
+  return { ...resource, meta: { ...meta, extension } };
+}
+
 export class FhirRepository {
   readonly store: Store;
   readonly registry: SearchRegistry;
   readonly #gate: AccessGate;
   readonly #validate: Validator | undefined;
+  readonly documentLimitBytes: number;
   readonly #defaultCount: number;
   readonly #maxCount: number;
 
@@ -70,6 +93,7 @@ export class FhirRepository {
     this.registry = options.registry;
     this.#gate = options.gate;
     this.#validate = options.validate;
+    this.documentLimitBytes = options.documentLimitBytes ?? 64 * 1024 * 1024;
     this.#defaultCount = options.defaultCount ?? 20;
     this.#maxCount = options.maxCount ?? 1000;
   }
@@ -273,7 +297,7 @@ export class FhirRepository {
   // ---- writes ---------------------------------------------------------------------------------
 
   /** Checks a body for create/update and builds the store write (not yet committed). */
-  async prepareWrite(ctx: RequestContext, op: 'create' | 'update', type: string, id: string, body: unknown, ifVersion?: number): Promise<ResourceWrite> {
+  async prepareWrite(ctx: RequestContext, op: 'create' | 'update', type: string, id: string, body: unknown, ifVersion?: number): Promise<PreparedWrite> {
     this.checkType(type);
     if (READ_ONLY_TYPES.has(type)) throw error(405, 'not-supported', `${type} is written by the server only`);
     if (typeof body !== 'object' || body === null || Array.isArray(body)) throw error(400, 'structure', 'the body is not a FHIR resource');
@@ -288,7 +312,27 @@ export class FhirRepository {
     const answer = await this.#gate.canWrite(ctx, live ? 'update' : 'create', plain, live);
     if (!answer.allowed) throw error(403, 'forbidden', 'this write is not allowed');
     const { index, sortKeys } = extractIndex(plain, this.registry);
+    if (type === 'Binary') return this.#binaryWrite({ op, type, id, resource, index, sortKeys, ifVersion });
     return { op, type, id, resource, index, sortKeys, ifVersion };
+  }
+
+  /** A Binary's bytes go to the blob area; the stored resource keeps only a pointer to them. */
+  async #binaryWrite(write: PreparedWrite): Promise<PreparedWrite> {
+    const { data, ...rest } = write.resource as ResourceBody & { data?: unknown; contentType?: unknown };
+    if (typeof rest.contentType !== 'string') throw error(400, 'required', 'Binary.contentType is required', 'Binary.contentType');
+    if (data === undefined) {
+      if (blobOf(rest)) return write;
+      throw error(400, 'required', 'Binary.data is required', 'Binary.data');
+    }
+    if (typeof data !== 'string' || !/^[A-Za-z0-9+/\s]*={0,2}\s*$/.test(data)) throw error(400, 'value', 'Binary.data must be base64', 'Binary.data');
+    const bytes = Buffer.from(data, 'base64');
+    const blob = await this.#guard(this.store.putBlob(Readable.from([bytes]), { contentType: rest.contentType, maxBytes: this.documentLimitBytes }));
+    return { ...write, resource: withBlob(rest, blob.id), blobs: [blob.id] };
+  }
+
+  /** A Binary whose bytes are already in a staged blob (streamed upload). */
+  binaryWithBlob(resource: ResourceBody, blobId: string): ResourceBody {
+    return withBlob(resource, blobId);
   }
 
   async prepareDelete(ctx: RequestContext, type: string, id: string, ifVersion?: number): Promise<ResourceWrite | undefined> {
@@ -305,8 +349,9 @@ export class FhirRepository {
     return { op: 'delete', type, id, ifVersion };
   }
 
-  async commit(writes: ResourceWrite[], extra: { blobs?: string[] } = {}): Promise<(StoredVersion | undefined)[]> {
-    const result = await this.#guard(this.store.commit({ writes, blobs: extra.blobs }));
+  async commit(writes: PreparedWrite[]): Promise<(StoredVersion | undefined)[]> {
+    const blobs = writes.flatMap((w) => w.blobs ?? []);
+    const result = await this.#guard(this.store.commit({ writes: writes.map(({ blobs: _b, ...w }) => w), blobs }));
     return result.versions;
   }
 

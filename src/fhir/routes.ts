@@ -3,6 +3,7 @@
 // turns HTTP into repository calls and the results back into FHIR responses.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { parseJsonText, type ResourceBody, type StoredVersion } from '../store/index.ts';
+import { binaryRoutes } from './binary-routes.ts';
 import { capabilityStatement } from './capability.ts';
 import { CONTENT_TYPES, requestFormat, responseFormat, type FhirFormat } from './format.ts';
 import type { RequestContext } from './gate.ts';
@@ -65,6 +66,8 @@ export function fhirRoutes(app: FastifyInstance, deps: FhirRouteDeps): void {
     { parseAs: 'string' },
     (_request, body, done) => done(null, body),
   );
+  // Anything else (a PDF sent to /fhir/Binary) stays a stream for the route to consume.
+  app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
 
   function contextOf(request: FastifyRequest): RequestContext {
     return {
@@ -161,6 +164,8 @@ export function fhirRoutes(app: FastifyInstance, deps: FhirRouteDeps): void {
     const result = await repo.search({ ...ctx, strict: true }, type, [...params.filter(([n]) => n !== '_count'), ['_count', '2']]);
     return result.matches;
   }
+
+  binaryRoutes(app, repo, { contextOf, send, sendWritten: (request, reply, status, v, ctx) => sendWritten(request, reply, status, v, ctx), versionHeaders, parseBody });
 
   app.get('/fhir/metadata', async (request, reply) => send(request, reply, 200, capabilityStatement(repo.registry, { baseUrl: contextOf(request).baseUrl, xml: Boolean(deps.xml) })));
 

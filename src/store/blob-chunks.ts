@@ -23,19 +23,24 @@ export async function* chunkAndDigest(
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   for await (const piece of source) {
-    const buf = Buffer.isBuffer(piece) ? piece : Buffer.from(piece);
+    let buf = Buffer.isBuffer(piece) ? piece : Buffer.from(piece);
     size += buf.length;
     if (maxBytes !== undefined && size > maxBytes) throw new StoreError('too-large', `document larger than ${maxBytes} bytes`);
     sha1.update(buf);
     sha256.update(buf);
-    pending.push(buf);
-    pendingBytes += buf.length;
-    while (pendingBytes >= CHUNK_SIZE) {
-      const all = Buffer.concat(pending, pendingBytes);
-      yield all.subarray(0, CHUNK_SIZE);
-      const rest = all.subarray(CHUNK_SIZE);
-      pending = rest.length ? [rest] : [];
-      pendingBytes = rest.length;
+    // Cut the piece into chunks; each byte is copied once, however large the pieces are.
+    while (buf.length > 0) {
+      const need = CHUNK_SIZE - pendingBytes;
+      if (buf.length < need) {
+        pending.push(buf);
+        pendingBytes += buf.length;
+        break;
+      }
+      pending.push(buf.subarray(0, need));
+      yield pending.length === 1 ? pending[0] : Buffer.concat(pending, CHUNK_SIZE);
+      pending = [];
+      pendingBytes = 0;
+      buf = buf.subarray(need);
     }
   }
   if (pendingBytes > 0) yield Buffer.concat(pending, pendingBytes);
