@@ -1,0 +1,22 @@
+// The server secret for one-time-code HMACs. Every instance must share it (a code sent by one
+// instance is checked by another), so it lives in a file, not in memory: in the data folder by
+// default (created on first start, owner-only), or wherever the operator points.
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { writeFileAtomic } from './dev-pki.ts';
+
+const SECRET_BYTES = 32;
+
+export async function loadOrCreateSecret(file: string): Promise<Buffer> {
+  if (existsSync(file)) {
+    const secret = Buffer.from((await readFile(file, 'utf8')).trim(), 'base64');
+    if (secret.length < SECRET_BYTES) throw new Error(`${file} must hold at least ${SECRET_BYTES} random bytes, base64-encoded`);
+    return secret;
+  }
+  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+  const secret = randomBytes(SECRET_BYTES);
+  await writeFileAtomic(file, `${secret.toString('base64')}\n`, 0o600);
+  return secret;
+}

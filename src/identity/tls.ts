@@ -1,0 +1,160 @@
+// Mutual TLS for Fastify/Node, and the one function that says who sent a request.
+//
+// Credentials, in the order they are looked for:
+//   1. X-Carnet-Assertion (assertion.ts) over an establishment's client certificate;
+//   2. a professional's (or system actor's) client certificate, with the optional
+//      X-Carnet-Access-Mode / X-Carnet-Access-Reason headers (access-mode.ts);
+//   3. Authorization: Bearer <token> from patient sign-in (patient-auth.ts).
+// A client certificate and a bearer token together are refused as ambiguous, rather than
+// guessing which one the client meant.
+import type { SecureContextOptions, TlsOptions } from 'node:tls';
+import { ACCESS_MODE_HEADER, ACCESS_REASON_HEADER, identityInMode, parseAccessMode } from './access-mode.ts';
+import { ASSERTION_HEADER, verifyAssertion } from './assertion.ts';
+import type { AssertedPatient } from './assertion.ts';
+import { establishmentFromCertificate, identityFromCertificate } from './certificate.ts';
+import type { PatientAuth } from './patient-auth.ts';
+import type { PeerCertificateInput, Trust } from './trust.ts';
+import { refuse } from './types.ts';
+import type { AccessMode, Clock, Identity, Refusal } from './types.ts';
+
+export interface MutualTlsInput {
+  key: string | Buffer;
+  cert: string | Buffer;
+  /** CAs whose client certificates the TLS layer asks for. */
+  ca: string | Buffer;
+  crl?: string | Buffer;
+}
+
+/**
+ * HTTPS options asking for a client certificate without making it mandatory at the TLS level:
+ * a patient has none, and a bad certificate must get a 401 with an OperationOutcome, not a TLS
+ * alert the client cannot explain. identityFromRequest() does the real checks.
+ */
+export function mutualTlsOptions(input: MutualTlsInput): TlsOptions & SecureContextOptions & { requestCert: true; rejectUnauthorized: false } {
+  return {
+    key: input.key,
+    cert: input.cert,
+    ca: input.ca,
+    ...(input.crl ? { crl: input.crl } : {}),
+    requestCert: true,
+    rejectUnauthorized: false,
+    minVersion: 'TLSv1.2',
+  };
+}
+
+/** What identityFromRequest reads from a request (a FastifyRequest fits). */
+export interface RequestLike {
+  headers: Record<string, string | string[] | undefined>;
+  raw: { socket?: unknown };
+}
+
+export interface IdentityContext {
+  /** Or a function returning the current one: lets the server reload a CRL file on a timer. */
+  trust: Trust | (() => Trust);
+  /** The audience establishments' assertions must name (e.g. 'urn:carnet'). */
+  audience: string;
+  /** Checks patients' bearer tokens; without it, bearer tokens are refused. */
+  patientAuth?: Pick<PatientAuth, 'authenticate'>;
+  clock?: Clock;
+}
+
+export type IdentityResult =
+  | {
+    ok: true;
+    identity: Identity;
+    mode: AccessMode;
+    via: 'assertion' | 'certificate' | 'bearer';
+    /** The patient an establishment's assertion is about: requests must stay within this dossier. */
+    patient?: AssertedPatient;
+  }
+  | Refusal;
+
+interface TlsSocketLike {
+  getPeerCertificate(detailed: true): PeerCertificateInput & { raw?: Buffer };
+}
+
+/** The client's certificate chain, or undefined without TLS or without a client certificate. */
+export function peerCertificateOf(socket: unknown): PeerCertificateInput | undefined {
+  const tls = socket as Partial<TlsSocketLike> | undefined;
+  if (!tls || typeof tls.getPeerCertificate !== 'function') return undefined;
+  const peer = tls.getPeerCertificate(true);
+  // Node returns an empty object when the client sent no certificate.
+  return peer && peer.raw?.length ? peer : undefined;
+}
+
+type HeaderValue = { value?: string } | { repeated: true };
+
+function single(headers: RequestLike['headers'], name: string): HeaderValue {
+  const value = headers[name];
+  if (Array.isArray(value)) return value.length > 1 ? { repeated: true } : { value: value[0] };
+  return { value };
+}
+
+function bearerToken(authorization: string | undefined): string | undefined | null {
+  if (authorization === undefined) return undefined;
+  const match = /^Bearer[ ]+([^\s]+)\s*$/i.exec(authorization);
+  return match ? match[1] : null; // null: an Authorization header Carnet cannot use
+}
+
+function declaredMode(headers: RequestLike['headers']): AccessMode | Refusal {
+  const mode = single(headers, ACCESS_MODE_HEADER);
+  const reason = single(headers, ACCESS_REASON_HEADER);
+  if ('repeated' in mode || 'repeated' in reason) return refuse('bad-access-mode', 'The access mode headers must appear once');
+  let decoded: string | undefined;
+  try {
+    decoded = reason.value === undefined ? undefined : decodeURIComponent(reason.value);
+  } catch {
+    return refuse('bad-access-mode', 'The access reason must be percent-encoded UTF-8');
+  }
+  return parseAccessMode(mode.value, decoded);
+}
+
+export async function identityFromRequest(request: RequestLike, context: IdentityContext): Promise<IdentityResult> {
+  const now = new Date((context.clock ?? Date.now)());
+  const trust = typeof context.trust === 'function' ? context.trust() : context.trust;
+  const peer = peerCertificateOf(request.raw.socket);
+  const assertion = single(request.headers, ASSERTION_HEADER);
+  const authorization = single(request.headers, 'authorization');
+  if ('repeated' in assertion || 'repeated' in authorization) {
+    return refuse('ambiguous-credentials', 'Credentials headers must appear once');
+  }
+  const token = bearerToken(authorization.value);
+  if (token === null) return refuse('invalid-token', 'The Authorization header must be "Bearer <token>"');
+
+  if (assertion.value !== undefined) {
+    if (token !== undefined) return refuse('ambiguous-credentials', 'Send either an assertion or a bearer token, not both');
+    if (!peer) return refuse('no-credentials', "An assertion is accepted only over an establishment's client certificate");
+    const establishment = establishmentFromCertificate(peer, trust, now);
+    if (!establishment.ok) return establishment;
+    const verified = verifyAssertion(assertion.value, {
+      certificate: establishment.certificate,
+      establishment: establishment.organization,
+      audience: context.audience,
+      now,
+    });
+    if (!verified.ok) return verified;
+    return { ok: true, identity: verified.identity, mode: verified.mode, via: 'assertion', ...(verified.patient ? { patient: verified.patient } : {}) };
+  }
+
+  const mode = declaredMode(request.headers);
+  if ('ok' in mode) return mode;
+
+  if (peer) {
+    if (token !== undefined) return refuse('ambiguous-credentials', 'Send either a client certificate or a bearer token, not both');
+    const fromCertificate = identityFromCertificate(peer, trust, now);
+    if (!fromCertificate.ok) return fromCertificate;
+    const identity = identityInMode(fromCertificate.identity, mode);
+    if ('ok' in identity) return identity;
+    return { ok: true, identity, mode, via: 'certificate' };
+  }
+
+  if (token !== undefined) {
+    if (mode.kind !== 'normal') return refuse('mode-not-allowed', 'Only health professionals can declare an emergency access mode');
+    if (!context.patientAuth) return refuse('invalid-token', 'Unknown or revoked token');
+    const session = await context.patientAuth.authenticate(token);
+    if (!session.ok) return session;
+    return { ok: true, identity: session.identity, mode, via: 'bearer' };
+  }
+
+  return refuse('no-credentials', 'No credentials: present a client certificate, an assertion or a bearer token');
+}
