@@ -1,8 +1,5 @@
 // How values are normalised, identically when indexing a resource and when parsing a search,
 // so that both sides meet on the same keys.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { PROFILES_DIR } from '../definitions.ts';
 
 /** Lower case, accents removed, spaces folded: FHIR string search ignores case and accents. */
 export function normalizeText(text: string): string {
@@ -14,19 +11,7 @@ export function normalizeText(text: string): string {
     .trim();
 }
 
-let aliases: Map<string, string> | undefined;
-
-/**
- * One name per code system: French systems come as NOS canonical URLs or as urn:oid (and HL7's
- * as URI or urn:oid); profiles/code-system-aliases.json lists the names of each.
- */
-export function canonicalSystem(system: string): string {
-  if (!aliases) {
-    const file = JSON.parse(readFileSync(join(PROFILES_DIR, 'code-system-aliases.json'), 'utf8')) as { systems: string[][] };
-    aliases = new Map(file.systems.flatMap((names) => names.map((n) => [n, names[0]] as [string, string])));
-  }
-  return aliases.get(system) ?? system;
-}
+export { canonicalSystem } from '../code-systems.ts';
 
 const DATE = /^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?)?)?$/;
 
