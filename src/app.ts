@@ -10,6 +10,8 @@ import { OperationOutcomeError, issueTypeForStatus, operationOutcome } from './f
 import type { OperationOutcomeIssue } from './fhir/operation-outcome.ts';
 import { RequestLogController, createLogger, pathOf } from './logging.ts';
 import { registerFhir, type FhirOptions } from './fhir/index.ts';
+import { fhirSecurity, setUpSecurity } from './security.ts';
+import { loadHabilitations } from './access/index.ts';
 
 export interface AppDeps {
   config: Config;
@@ -48,7 +50,10 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     return reply.code(503).send({ status: 'unavailable' });
   });
 
-  registerFhir(app, { store, publicBaseUrl: config.publicBaseUrl, documentLimitBytes: config.documentLimitBytes, ...deps.fhir });
+  // The matrix is read even with access control off: its class tables shape the access index.
+  const matrix = loadHabilitations(config.habilitationsFile);
+  const security = setUpSecurity(app, config, store, matrix);
+  registerFhir(app, { store, matrix, publicBaseUrl: config.publicBaseUrl, documentLimitBytes: config.documentLimitBytes, ...fhirSecurity(security), ...deps.fhir });
 
   app.setNotFoundHandler((request, reply) => {
     const message = `No route for ${request.method} ${pathOf(request.url)}`;

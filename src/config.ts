@@ -159,6 +159,18 @@ export const settings = {
     name: 'PUBLIC_BASE_URL', parse: baseUrl,
     description: 'Absolute http(s) URL clients reach Carnet at (behind a proxy), used in links Carnet returns; default: taken from each request.',
   }),
+  accessControl: setting({
+    name: 'ACCESS_CONTROL', default: 'on', parse: oneOf(['on', 'off'] as const),
+    description: '`on`: every FHIR request needs an identity (client certificate, establishment assertion or patient token) and passes the access engine; without TLS settings a development PKI is created in DATA_DIR/pki. `off`: no identities and no access rules, for conformance testing on a closed machine only, never with real data.',
+  }),
+  habilitationsFile: optional({
+    name: 'HABILITATIONS_FILE', parse: readableFile,
+    description: 'Habilitation matrix to use instead of profiles/habilitations.json (same format, checked at start-up).',
+  }),
+  assertionAudience: setting({
+    name: 'ASSERTION_AUDIENCE', default: 'urn:carnet', parse: text,
+    description: "The audience establishments' signed assertions (X-Carnet-Assertion) must name.",
+  }),
   affinityDomain: setting({
     name: 'AFFINITY_DOMAIN', default: 'fr-dmp', parse: oneOf(AFFINITY_DOMAINS),
     description: 'Identifier and code conventions: `fr-dmp` (French DMP: INS, RPPS, French OIDs) or `ihe` (plain IHE profiles).',

@@ -10,6 +10,19 @@ import type { Store } from './store/index.ts';
 import { buildApp } from './app.ts';
 import { createLogger } from './logging.ts';
 import { closeGracefully } from './shutdown.ts';
+import { createDevPki } from './identity/index.ts';
+
+/**
+ * With access control on and no TLS settings, Carnet serves HTTPS with a development PKI it
+ * creates in DATA_DIR/pki on first start (CA, server certificate, CRL); `npm run credentials`
+ * issues client certificates from that CA. Production names its own files.
+ */
+async function withDevelopmentPki(config: Config, log: FastifyBaseLogger): Promise<Config> {
+  if (config.accessControl !== 'on' || config.tlsCertFile) return config;
+  const pki = await createDevPki(config.dataDir, { hosts: ['localhost', '127.0.0.1', '::1'] });
+  log.warn({ dir: pki.dir, created: pki.created }, 'no TLS settings: serving HTTPS with the development PKI (not for production)');
+  return { ...config, tlsCertFile: pki.serverCertFile, tlsKeyFile: pki.serverKeyFile, tlsCaFile: pki.caCertFile, tlsCrlFile: pki.crlFile };
+}
 
 /** After the grace period, how long closing the store may take before the process just exits. */
 const CLOSE_STORE_MS = 5000;
@@ -34,8 +47,10 @@ function readConfig(): Config {
 }
 
 /** Opens the store and listens; on failure, closes what was opened and throws. */
-async function start(config: Config, log: FastifyBaseLogger): Promise<{ app: FastifyInstance; store: Store }> {
-  mkdirSync(config.dataDir, { recursive: true });
+async function start(settings: Config, log: FastifyBaseLogger): Promise<{ app: FastifyInstance; store: Store }> {
+  mkdirSync(settings.dataDir, { recursive: true });
+  const config = await withDevelopmentPki(settings, log);
+  if (config.accessControl === 'off') log.warn('ACCESS_CONTROL=off: no identities, no access rules (conformance testing only, never with real data)');
   const store = createStore({ dataDir: config.dataDir, mongodbUri: config.mongodbUri, mongodbDatabase: config.mongodbDatabase });
   try {
     await store.open();

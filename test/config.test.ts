@@ -33,6 +33,9 @@ void t.test('with nothing set, every setting takes its default', async (t) => {
     requestTimeoutMs: 60000,
     shutdownGraceMs: 10000,
     publicBaseUrl: undefined,
+    accessControl: 'on',
+    habilitationsFile: undefined,
+    assertionAudience: 'urn:carnet',
     affinityDomain: 'fr-dmp',
   });
 });

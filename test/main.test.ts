@@ -8,6 +8,8 @@ import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { readFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { testStoreKind, testStoreSettings } from './support/store.ts';
 
 const MAIN = new URL('../src/main.ts', import.meta.url).pathname;
@@ -60,7 +62,7 @@ async function startServer(t: Test) {
   const port = await freePort();
   const store = testStoreSettings();
   const run = start({
-    PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info', DATA_DIR: store.dataDir,
+    PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info', DATA_DIR: store.dataDir, ACCESS_CONTROL: 'off',
     ...(store.mongodbUri ? { MONGODB_URI: store.mongodbUri, MONGODB_DATABASE: store.mongodbDatabase ?? '' } : {}),
   });
   t.teardown(async () => {
@@ -126,4 +128,46 @@ void t.test('a port already in use makes it exit 1 with one line on stderr', asy
   const { code } = await run.exited;
   t.equal(code, 1);
   t.match(run.stderr(), /^carnet: cannot start: listen EADDRINUSE[^\n]*\n$/);
+});
+
+/** GET over HTTPS trusting only the given CA; resolves with status and body. */
+function httpsGet(url: string, ca: Buffer): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(url, { ca }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+void t.test('by default the server serves HTTPS with a development PKI and asks FHIR callers who they are', async (t) => {
+  const port = await freePort();
+  const store = testStoreSettings();
+  const run = start({
+    PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info', DATA_DIR: store.dataDir,
+    ...(store.mongodbUri ? { MONGODB_URI: store.mongodbUri, MONGODB_DATABASE: store.mongodbDatabase ?? '' } : {}),
+  });
+  t.teardown(async () => {
+    run.child.kill('SIGKILL');
+    await run.exited;
+    await store.cleanup();
+  });
+  const deadline = Date.now() + 20_000;
+  let health: { status: number; body: string } | undefined;
+  while (!health) {
+    try {
+      health = await httpsGet(`https://127.0.0.1:${port}/health`, readFileSync(join(store.dataDir, 'pki', 'ca.crt')));
+    } catch (error) {
+      if (run.child.exitCode !== null || Date.now() > deadline) throw new Error(`no answer: ${String(error)} ${run.stderr()}`, { cause: error });
+      await sleep(200);
+    }
+  }
+  t.equal(health.status, 200);
+  t.match(run.stdout(), `listening at https://127.0.0.1:${port}`);
+  const fhir = await httpsGet(`https://127.0.0.1:${port}/fhir/Patient`, readFileSync(join(store.dataDir, 'pki', 'ca.crt')));
+  t.equal(fhir.status, 401);
+  t.equal(JSON.parse(fhir.body).resourceType, 'OperationOutcome');
 });

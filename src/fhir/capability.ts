@@ -1,5 +1,6 @@
 // GET /fhir/metadata: the CapabilityStatement, generated from what is really served — the
 // resource types, their interactions and every search parameter of the registry.
+import { EVERYTHING_DEFINITION } from './operations/everything.ts';
 import { READ_ONLY_TYPES, SUPPORTED_TYPES } from './resource-types.ts';
 import type { SearchRegistry } from './search/registry.ts';
 
@@ -34,8 +35,9 @@ export function capabilityStatement(registry: SearchRegistry, options: { baseUrl
           searchInclude: registry.forType(type).filter((p) => p.type === 'reference').map((p) => `${type}:${p.code}`),
           searchParam: registry
             .forType(type)
-            .filter((p) => p.type !== 'composite' && p.type !== 'special')
+            .filter((p) => p.type !== 'special')
             .map((p) => ({ name: p.code, definition: p.url, type: p.type })),
+          ...(type === 'Patient' ? { operation: [{ name: 'everything', definition: EVERYTHING_DEFINITION }] } : {}),
         })),
         searchParam: SEARCH_RESULT_PARAMS.map((name) => ({ name, type: 'special' })).filter((p) => p.name !== '_has'),
       },

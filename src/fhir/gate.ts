@@ -19,8 +19,11 @@ export interface RequestContext {
 export type GateAnswer = { allowed: true } | { allowed: false; visibleAs: 'absent' | 'forbidden'; reason: string };
 
 export interface AccessGate {
-  /** Extra condition restricting a search on `types`; 'deny' refuses the search as a whole. */
-  searchConstraint(ctx: RequestContext, types: string[]): Promise<Condition | 'deny' | undefined>;
+  /**
+   * Extra condition restricting a search on `types` (whose own criteria are `where`: they tell
+   * which dossier is searched); 'deny' refuses the search as a whole.
+   */
+  searchConstraint(ctx: RequestContext, types: string[], where?: Condition): Promise<Condition | 'deny' | undefined>;
   /** May the actor read this stored version? */
   canRead(ctx: RequestContext, version: StoredVersion): Promise<GateAnswer>;
   /** May the actor write this (previous is the current version for update/delete)? */

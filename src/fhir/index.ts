@@ -3,7 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import type { Store } from '../store/index.ts';
 import { OPEN_GATE, type AccessGate } from './gate.ts';
 import { BundleProcessor } from './bundle-processor.ts';
-import { FhirRepository, type Validator } from './repository.ts';
+import { accessIndexWith, FhirRepository, type Validator } from './repository.ts';
+import type { Habilitations } from '../access/index.ts';
 import { fhirRoutes, type FhirRouteDeps } from './routes.ts';
 import { searchRegistry } from './search/registry.ts';
 import { FhirXmlError, parseFhirXml, toFhirXml } from './xml/index.ts';
@@ -37,6 +38,8 @@ export interface FhirOptions {
   validate?: Validator;
   publicBaseUrl?: string;
   documentLimitBytes?: number;
+  /** The habilitation matrix whose class tables the access index uses (default: the shipped one). */
+  matrix?: Habilitations;
   /** Default: FHIR XML; null turns XML off. */
   xml?: FhirRouteDeps['xml'] | null;
   context?: FhirRouteDeps['context'];
@@ -44,7 +47,11 @@ export interface FhirOptions {
 
 /** Registers the FHIR API (in its own plugin scope: its body parsers stay under /fhir). */
 export function registerFhir(app: FastifyInstance, options: FhirOptions): FhirRepository {
-  const repository = new FhirRepository({ store: options.store, registry: searchRegistry(), gate: options.gate ?? OPEN_GATE, validate: options.validate, documentLimitBytes: options.documentLimitBytes });
+  const repository = new FhirRepository({ store: options.store, registry: searchRegistry(), gate: options.gate ?? OPEN_GATE,
+    validate: options.validate,
+    documentLimitBytes: options.documentLimitBytes,
+    ...(options.matrix ? { accessIndex: accessIndexWith(options.matrix) } : {}),
+  });
   const bundles = new BundleProcessor(repository);
   void app.register(async (scope) => {
     fhirRoutes(scope, {

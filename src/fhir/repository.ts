@@ -3,8 +3,11 @@
 // it knows nothing of HTTP beyond the OperationOutcomeError it throws.
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
+import type { Resource } from '@medplum/fhirtypes';
+import { accessIndex, defaultHabilitations, resourceFacts, type Habilitations } from '../access/index.ts';
 import {
   isStoreError,
+  type IndexValue,
   plainJson,
   type Condition,
   type ResourceBody,
@@ -42,6 +45,8 @@ export interface RepositoryOptions {
   registry: SearchRegistry;
   gate: AccessGate;
   validate?: Validator;
+  /** Index values the access engine's search constraints rely on (default: the shipped matrix). */
+  accessIndex?: (resource: ResourceBody) => IndexValue[];
   /** Largest document (Binary) in bytes. */
   documentLimitBytes?: number;
   defaultCount?: number;
@@ -73,6 +78,11 @@ export interface SearchResult {
   search: ParsedSearch;
 }
 
+/** The access index of a resource under a habilitation matrix (its class tables). */
+export function accessIndexWith(matrix: Habilitations): (resource: ResourceBody) => IndexValue[] {
+  return (resource) => accessIndex(resourceFacts(resource as unknown as Resource, matrix));
+}
+
 function withBlob(resource: ResourceBody, blobId: string): ResourceBody {
   const meta = (resource.meta ?? {}) as { extension?: { url: string }[] };
   const extension = [...(meta.extension ?? []).filter((e) => e.url !== BLOB_EXTENSION), { url: BLOB_EXTENSION, valueString: blobId }];
@@ -84,6 +94,7 @@ export class FhirRepository {
   readonly registry: SearchRegistry;
   readonly #gate: AccessGate;
   readonly #validate: Validator | undefined;
+  readonly #accessIndex: (resource: ResourceBody) => IndexValue[];
   readonly documentLimitBytes: number;
   readonly #defaultCount: number;
   readonly #maxCount: number;
@@ -93,6 +104,7 @@ export class FhirRepository {
     this.registry = options.registry;
     this.#gate = options.gate;
     this.#validate = options.validate;
+    this.#accessIndex = options.accessIndex ?? accessIndexWith(defaultHabilitations());
     this.documentLimitBytes = options.documentLimitBytes ?? 64 * 1024 * 1024;
     this.#defaultCount = options.defaultCount ?? 20;
     this.#maxCount = options.maxCount ?? 1000;
@@ -183,7 +195,7 @@ export class FhirRepository {
     where: Condition | undefined,
     page: { count: number; cursor?: string; total?: boolean; sort?: { key: string; descending: boolean }[] },
   ): Promise<SearchPage> {
-    const constraint = await this.#gate.searchConstraint(ctx, types);
+    const constraint = await this.#gate.searchConstraint(ctx, types, where);
     if (constraint === 'deny') throw error(403, 'forbidden', 'this search is not allowed');
     const all = [where, constraint].filter((c): c is Condition => c !== undefined);
     const condition = all.length === 0 ? undefined : all.length === 1 ? all[0] : { and: all };
@@ -312,6 +324,8 @@ export class FhirRepository {
     const answer = await this.#gate.canWrite(ctx, live ? 'update' : 'create', plain, live);
     if (!answer.allowed) throw error(403, 'forbidden', 'this write is not allowed');
     const { index, sortKeys } = extractIndex(plain, this.registry);
+    // Written whether or not access control is on now, so that it can be turned on later.
+    index.push(...this.#accessIndex(plain));
     if (type === 'Binary') return this.#binaryWrite({ op, type, id, resource, index, sortKeys, ifVersion });
     return { op, type, id, resource, index, sortKeys, ifVersion };
   }

@@ -8,6 +8,7 @@ import { capabilityStatement } from './capability.ts';
 import { CONTENT_TYPES, requestFormat, responseFormat, type FhirFormat } from './format.ts';
 import type { RequestContext } from './gate.ts';
 import { OperationOutcomeError, operationOutcome, type OperationOutcomeIssue } from './operation-outcome.ts';
+import { everythingRoutes } from './operations/everything.ts';
 import { historyBundle, publicResource, searchsetBundle, shapeResource } from './present.ts';
 import type { FhirRepository } from './repository.ts';
 
@@ -166,8 +167,10 @@ export function fhirRoutes(app: FastifyInstance, deps: FhirRouteDeps): void {
   }
 
   binaryRoutes(app, repo, { contextOf, send, sendWritten: (request, reply, status, v, ctx) => sendWritten(request, reply, status, v, ctx), versionHeaders, parseBody });
+  everythingRoutes(app, repo, { contextOf, send, parseBody });
 
-  app.get('/fhir/metadata', async (request, reply) => send(request, reply, 200, capabilityStatement(repo.registry, { baseUrl: contextOf(request).baseUrl, xml: Boolean(deps.xml) })));
+  // The CapabilityStatement is public: no identity needed to learn what the server does.
+  app.get('/fhir/metadata', async (request, reply) => send(request, reply, 200, capabilityStatement(repo.registry, { baseUrl: baseUrlOf(request, deps), xml: Boolean(deps.xml) })));
 
   app.post('/fhir', async (request, reply) => {
     const ctx = contextOf(request);

