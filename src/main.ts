@@ -8,6 +8,7 @@ import type { Config } from './config.ts';
 import { createStore } from './store/index.ts';
 import type { Store } from './store/index.ts';
 import { buildApp } from './app.ts';
+import { warmUpFhir } from './fhir/index.ts';
 import { createLogger } from './logging.ts';
 import { closeGracefully } from './shutdown.ts';
 import { createDevPki } from './identity/index.ts';
@@ -55,6 +56,9 @@ async function start(settings: Config, log: FastifyBaseLogger): Promise<{ app: F
   try {
     await store.open();
     log.info({ store: store.kind }, 'store open');
+    const warm = Date.now();
+    warmUpFhir();
+    log.info({ ms: Date.now() - warm }, 'FHIR definitions loaded');
     const app = buildApp({ config, store, logger: log });
     await app.listen({ port: config.port, host: config.host, listenTextResolver: (address) => `listening at ${address}` });
     return { app, store };

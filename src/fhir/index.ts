@@ -7,10 +7,26 @@ import { accessIndexWith, FhirRepository, type Validator } from './repository.ts
 import type { Habilitations } from '../access/index.ts';
 import { fhirRoutes, type FhirRouteDeps } from './routes.ts';
 import { searchRegistry } from './search/registry.ts';
-import { FhirXmlError, parseFhirXml, toFhirXml } from './xml/index.ts';
-import { OperationOutcomeError } from './operation-outcome.ts';
+import { FhirXmlError, fhirTypeModel, parseFhirXml, toFhirXml } from './xml/index.ts';
+import { OperationOutcomeError, type OperationOutcomeIssue } from './operation-outcome.ts';
+import { validateResource, warmUpValidation } from './validation/index.ts';
+import { releaseR4Definitions } from './definitions.ts';
+import { SUPPORTED_TYPES } from './resource-types.ts';
 import type { ResourceBody } from '../store/index.ts';
 import type { Resource } from '@medplum/fhirtypes';
+
+/** Every write is validated against R4 and the profiles it declares in meta.profile. */
+function validateOnWrite(resource: ResourceBody): OperationOutcomeIssue[] {
+  return validateResource(resource) as OperationOutcomeIssue[];
+}
+
+/** Builds the models that would otherwise be built by the first requests, then frees the definitions they read. */
+export function warmUpFhir(): void {
+  searchRegistry();
+  fhirTypeModel();
+  warmUpValidation(SUPPORTED_TYPES);
+  releaseR4Definitions();
+}
 
 /** FHIR XML in and out; a body that is not valid FHIR XML is a 400 naming the element. */
 export const FHIR_XML: NonNullable<FhirRouteDeps['xml']> = {
@@ -35,7 +51,8 @@ export { OperationOutcomeError, operationOutcome } from './operation-outcome.ts'
 export interface FhirOptions {
   store: Store;
   gate?: AccessGate;
-  validate?: Validator;
+  /** Default: the R4 rules and the profiles a resource declares; null turns validation off. */
+  validate?: Validator | null;
   publicBaseUrl?: string;
   documentLimitBytes?: number;
   /** The habilitation matrix whose class tables the access index uses (default: the shipped one). */
@@ -48,7 +65,7 @@ export interface FhirOptions {
 /** Registers the FHIR API (in its own plugin scope: its body parsers stay under /fhir). */
 export function registerFhir(app: FastifyInstance, options: FhirOptions): FhirRepository {
   const repository = new FhirRepository({ store: options.store, registry: searchRegistry(), gate: options.gate ?? OPEN_GATE,
-    validate: options.validate,
+    validate: options.validate === undefined ? validateOnWrite : options.validate ?? undefined,
     documentLimitBytes: options.documentLimitBytes,
     ...(options.matrix ? { accessIndex: accessIndexWith(options.matrix) } : {}),
   });

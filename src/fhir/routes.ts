@@ -4,6 +4,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { parseJsonText, type ResourceBody, type StoredVersion } from '../store/index.ts';
 import { binaryRoutes } from './binary-routes.ts';
+import { validateRoutes } from './operations/validate.ts';
 import { capabilityStatement } from './capability.ts';
 import { CONTENT_TYPES, requestFormat, responseFormat, type FhirFormat } from './format.ts';
 import type { RequestContext } from './gate.ts';
@@ -166,6 +167,7 @@ export function fhirRoutes(app: FastifyInstance, deps: FhirRouteDeps): void {
     return result.matches;
   }
 
+  validateRoutes(app, repo, { contextOf, send, parseBody });
   binaryRoutes(app, repo, { contextOf, send, sendWritten: (request, reply, status, v, ctx) => sendWritten(request, reply, status, v, ctx), versionHeaders, parseBody });
   everythingRoutes(app, repo, { contextOf, send, parseBody });
 

@@ -36,6 +36,7 @@ function consent(id: string, patient: string, code: string, rpps: string, type: 
     patient: { reference: `Patient/${patient}` },
     dateTime: '2024-05-01T09:00:00Z',
     performer: [{ reference: `Patient/${patient}` }],
+    policyRule: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'OPTIN' }] },
     provision: { type, actor: [{ role: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'PRCP' }] }, reference: PS(rpps) }] },
   };
 }

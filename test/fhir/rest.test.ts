@@ -239,3 +239,29 @@ t.test('the CapabilityStatement lists each type with its interactions and search
   const audit = r.body.rest[0].resource.find((x: any) => x.type === 'AuditEvent');
   t.notOk(audit.interaction.some((i: any) => i.code === 'create'));
 });
+
+t.test('an invalid resource is refused with 422, every issue listed, and nothing stored', async (t) => {
+  const before = (await api.call('GET', '/fhir/Observation?_summary=count')).body.total;
+  const r = await api.call('POST', '/fhir/Observation', { resourceType: 'Observation', status: 'finished', bogus: 1 });
+  t.equal(r.status, 422);
+  t.equal(r.body.resourceType, 'OperationOutcome');
+  const expressions = r.body.issue.flatMap((i: any) => i.expression ?? []);
+  t.ok(expressions.some((e: string) => /status/.test(e)), 'the bad status code is named');
+  t.ok(expressions.some((e: string) => /bogus/.test(e)), 'the unknown element is named');
+  t.ok(expressions.some((e: string) => /code/.test(e)), 'the missing code is named');
+  t.equal((await api.call('GET', '/fhir/Observation?_summary=count')).body.total, before);
+});
+
+t.test('$validate answers with the issues of a resource and stores nothing', async (t) => {
+  const bad = await api.call('POST', '/fhir/Patient/$validate', { resourceType: 'Patient', gender: 'nope' });
+  t.equal(bad.status, 200);
+  t.equal(bad.body.resourceType, 'OperationOutcome');
+  t.ok(bad.body.issue.some((i: any) => i.severity === 'error' && i.code === 'code-invalid'));
+  const good = await api.call('POST', '/fhir/Patient/$validate', { resourceType: 'Parameters', parameter: [{ name: 'resource', resource: { resourceType: 'Patient', gender: 'male' } }, { name: 'mode', valueCode: 'create' }] });
+  t.same(good.body.issue.map((i: any) => i.severity), ['information']);
+});
+
+t.test('$validate with a profile applies that profile', async (t) => {
+  const r = await api.call('POST', '/fhir/Patient/$validate?profile=https://carnet.example/fhir/StructureDefinition/fr-dmp-patient-ins', { resourceType: 'Patient', gender: 'male' });
+  t.ok(r.body.issue.some((i: any) => i.severity === 'error'), 'a Patient without an INS fails the INS profile');
+});
