@@ -8,7 +8,18 @@ import type { Config } from './config.ts';
 import { AccessEngineGate } from './fhir/access-gate.ts';
 import type { FhirOptions, RequestContext } from './fhir/index.ts';
 import { OperationOutcomeError } from './fhir/operation-outcome.ts';
-import { identityPlugin, loadTrust, refusalStatus } from './identity/index.ts';
+import { join } from 'node:path';
+import {
+  createPatientAuth,
+  identityPlugin,
+  loadOrCreateSecret,
+  loadTrust,
+  otpOutboxMessage,
+  patientSignInRoutes,
+  refusalStatus,
+  type PatientAuth,
+} from './identity/index.ts';
+import { StoreCredentialStore } from './identity/store-credential-store.ts';
 import type { Store } from './store/index.ts';
 
 export interface Security {
@@ -21,9 +32,14 @@ export interface Security {
 export function setUpSecurity(app: FastifyInstance, config: Config, store: Store, matrix: Habilitations): Security | undefined {
   if (config.accessControl === 'off') return undefined;
   const gate = new AccessEngineGate(store, matrix);
+  const patientAuth = patientSignIn(config, store);
+  // Patients sign in with a password and a one-time code, then carry a bearer token.
+  void app.register(async (scope) => {
+    await scope.register(patientSignInRoutes, { auth: await patientAuth });
+  }, { prefix: '/auth/patient' });
   if (config.tlsCaFile) {
     const trust = loadTrust({ ca: readFileSync(config.tlsCaFile), ...(config.tlsCrlFile ? { crl: readFileSync(config.tlsCrlFile) } : {}) });
-    void app.register(identityPlugin, { trust, audience: config.assertionAudience });
+    void app.register(identityPlugin, { trust, audience: config.assertionAudience, patientAuth: { authenticate: async (token) => (await patientAuth).authenticate(token) } });
   }
   return {
     gate,
@@ -37,6 +53,23 @@ export function setUpSecurity(app: FastifyInstance, config: Config, store: Store
       return { actor: actorOfIdentity(identity.identity), mode: modeOfIdentity(identity.mode) };
     },
   };
+}
+
+/**
+ * Patient sign-in over the store: credentials and sessions as internal records, one-time codes
+ * handed to the outbox (the notification worker sends them), the codes' HMAC secret in DATA_DIR.
+ */
+export async function patientSignIn(config: Config, store: Store): Promise<PatientAuth> {
+  const secret = await loadOrCreateSecret(join(config.dataDir, 'sign-in.secret'));
+  return createPatientAuth({
+    store: new StoreCredentialStore(store),
+    secret,
+    sender: {
+      async send(delivery) {
+        await store.commit({ writes: [], outbox: [otpOutboxMessage(delivery)] });
+      },
+    },
+  });
 }
 
 /** The FHIR options security adds: the gate and the per-request identity. */

@@ -155,9 +155,10 @@ export class FhirRepository {
   async #checkRead(ctx: RequestContext, version: StoredVersion, label: string): Promise<void> {
     const answer = await this.#gate.canRead(ctx, version);
     if (answer.allowed) return;
-    // Hidden by content rules: answer as if it did not exist, so its existence is not told.
-    if (answer.visibleAs === 'absent') throw error(404, 'not-found', `${label} is not known`);
-    throw error(403, 'forbidden', 'access to this record is not allowed');
+    // A refused read of one resource answers as if it did not exist, whatever the reason (hidden
+    // content or a dossier closed to the actor): a 403 would tell that the id exists. Searches
+    // refused as a whole still answer 403.
+    throw error(404, 'not-found', `${label} is not known`);
   }
 
   async #guard<T>(promise: Promise<T>): Promise<T> {
