@@ -142,8 +142,9 @@ t.test('no answer ever holds a document the rules hide from the asking professio
           consents.set(c.id as string, c);
           await put(c);
         } else {
-          const mode = o.breakTheGlass ? 'break-the-glass' : 'normal';
-          const headers: Record<string, string> = o.breakTheGlass ? { 'x-carnet-access-mode': 'break-the-glass', 'x-carnet-access-reason': 'urgence' } : {};
+          const q = o as Extract<Op, { breakTheGlass: boolean }>;
+          const mode = q.breakTheGlass ? 'break-the-glass' : 'normal';
+          const headers: Record<string, string> = q.breakTheGlass ? { 'x-carnet-access-mode': 'break-the-glass', 'x-carnet-access-reason': 'urgence' } : {};
           const facts = dossierFacts(patient, 'active', [...consents.values()] as unknown as Consent[], { minor: false });
           const actor = { kind: 'professional' as const, ...TEST_PROFESSIONALS[o.who] };
           const allowed = (d: Record<string, unknown>) => decideAccess({ actor, dossier: facts, resource: resourceFacts(d as unknown as Resource, matrix), action: 'read', mode, matrix }).allowed;
