@@ -53,7 +53,7 @@ async function dossier(): Promise<{ patient: string; own: string[]; other: strin
   const own = [
     `Observation/${await create({ resourceType: 'Observation', status: 'final', code: { text: 'poids' }, subject })}`,
     `Condition/${await create({ resourceType: 'Condition', subject, code: { text: 'asthme' } })}`,
-    `AllergyIntolerance/${await create({ resourceType: 'AllergyIntolerance', patient: subject })}`,
+    `AllergyIntolerance/${await create({ resourceType: 'AllergyIntolerance', clinicalStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical', code: 'active' }] }, patient: subject })}`,
     `DocumentReference/${await create({ resourceType: 'DocumentReference', status: 'current', subject, content: [{ attachment: { contentType: 'text/plain' } }] })}`,
     `List/${await create({ resourceType: 'List', status: 'current', mode: 'working', subject })}`,
     `Immunization/${await create({ resourceType: 'Immunization', status: 'completed', vaccineCode: { text: 'DTP' }, patient: subject, occurrenceDateTime: '2020-01-01' })}`,
