@@ -2,13 +2,14 @@
 import t, { type Test } from 'tap';
 import { Readable } from 'node:stream';
 import { createHash } from 'node:crypto';
-import { indexKey, isStoreError, sortKey, type IndexValue, type ResourceWrite, type Store } from '../../src/store/index.ts';
-import { openTestStore } from '../support/store.ts';
+import { createStore, indexKey, isStoreError, sortKey, type IndexValue, type ResourceWrite, type Store } from '../../src/store/index.ts';
+import { openTestStore, type TestStoreSettings } from '../support/store.ts';
 
 let store: Store;
+let settings: TestStoreSettings;
 let cleanup: () => Promise<void>;
 t.before(async () => {
-  ({ store, cleanup } = await openTestStore());
+  ({ store, settings, cleanup } = await openTestStore());
 });
 t.teardown(() => cleanup());
 
@@ -542,4 +543,32 @@ t.test('an outbox message is not handed out before its time', async (t) => {
 
 t.test('ping answers true on an open store', async (t) => {
   t.equal(await store.ping(), true);
+});
+
+// ---- concurrency across store instances (several server processes on one database) ----------
+
+t.test('concurrent commits appending to one log stream all land, with distinct consecutive numbers', async (t) => {
+  const stream = newId('conc').replaceAll('-', '_');
+  const results = await Promise.allSettled(Array.from({ length: 12 }, (_, n) => store.commit({ writes: [], log: [{ stream, entry: { n } }] })));
+  t.equal(results.filter((r) => r.status === 'rejected').length, 0, 'no commit failed');
+  const seqs = (await store.readLog(stream, { limit: 100 })).map((e) => e.seq);
+  t.equal(seqs.length, 12);
+  t.equal(new Set(seqs).size, 12, 'no number given twice');
+});
+
+t.test('several store instances claiming at once hand each outbox message out once', async (t) => {
+  const topic = newId('claim');
+  await store.commit({ writes: [], outbox: Array.from({ length: 30 }, (_, n) => ({ topic, payload: { n } })) });
+  const others = await Promise.all(Array.from({ length: 3 }, async () => {
+    const s = createStore(settings);
+    await s.open();
+    return s;
+  }));
+  t.teardown(async () => {
+    for (const s of others) await s.close();
+  });
+  const claims = await Promise.all([store, ...others].map((s) => s.claimOutbox({ limit: 30, leaseMs: 60_000 })));
+  const mine = claims.flat().filter((m) => m.topic === topic);
+  t.equal(mine.length, new Set(mine.map((m) => m.id)).size, 'no message handed out twice');
+  t.equal(mine.length, 30, 'every message handed out');
 });

@@ -6,9 +6,11 @@
 // point. Readers apply one rule: a document is visible when its `tx` is committed (or absent)
 // and its `sup` is not committed. So a reader sees every document of T or none of them, even
 // while T is being finalised (markers removed) or after a crash left it half-written.
-// A pending commit past its deadline is aborted by whoever meets it (reader, writer, sweep);
-// the pending → aborted and pending → committed flips are conditional, so exactly one wins.
-import type { Collection, Db, Document } from 'mongodb';
+// A pending commit past its deadline is aborted by whoever meets it (reader, writer, sweep).
+// Committed or aborted is decided once, by the first insert of the commit's outcome document:
+// a unique _id is atomic on every backend, where FerretDB 1.x does not run a conditional
+// update (find, then write) atomically, so two flips could both "succeed" there.
+import { MongoError, type Collection, type Db, type Document } from 'mongodb';
 
 /** Every collection of this store keys its documents by string ids. */
 export type StringIdDoc = Document & { _id: string };
@@ -31,6 +33,7 @@ const RECORD_RETENTION_MS = 3600_000;
 
 export class CommitLedger {
   readonly #records: Collection<CommitRecord>;
+  readonly #outcomes: Collection<{ _id: string; outcome: 'committed' | 'aborted'; at: number }>;
   readonly #marked: Collection<StringIdDoc>[];
   readonly #versions: Collection<StringIdDoc>;
   readonly #blobFiles: Collection<StringIdDoc>;
@@ -42,6 +45,7 @@ export class CommitLedger {
   constructor(db: Db, versions: Collection<StringIdDoc>, others: Collection<StringIdDoc>[], blobFiles: Collection<StringIdDoc>, deadlineMs = COMMIT_DEADLINE_MS) {
     this.#deadlineMs = deadlineMs;
     this.#records = db.collection<CommitRecord>('commits');
+    this.#outcomes = db.collection('commit_outcomes');
     this.#versions = versions;
     this.#marked = [versions, ...others];
     this.#blobFiles = blobFiles;
@@ -49,6 +53,20 @@ export class CommitLedger {
 
   async createIndexes(): Promise<void> {
     await this.#records.createIndex({ state: 1, expires: 1 });
+    await this.#outcomes.createIndex({ at: 1 });
+  }
+
+  /** Decides a commit's outcome once: the first outcome inserted wins; later callers read it. */
+  async #decide(id: string, outcome: 'committed' | 'aborted'): Promise<'committed' | 'aborted'> {
+    try {
+      await this.#outcomes.insertOne({ _id: id, outcome, at: Date.now() });
+      return outcome;
+    } catch (error) {
+      if (!(error instanceof MongoError && error.code === 11000)) throw error;
+      const decided = await this.#outcomes.findOne({ _id: id });
+      if (!decided) throw error;
+      return decided.outcome;
+    }
   }
 
   async begin(id: string, blobs: string[]): Promise<void> {
@@ -58,8 +76,9 @@ export class CommitLedger {
 
   /** The commit point. False when the commit was aborted meanwhile (it ran past its deadline). */
   async markCommitted(id: string): Promise<boolean> {
-    const r = await this.#records.updateOne({ _id: id, state: 'pending' }, { $set: { state: 'committed' } });
-    return r.modifiedCount === 1;
+    if ((await this.#decide(id, 'committed')) !== 'committed') return false;
+    await this.#records.updateOne({ _id: id, state: 'pending' }, { $set: { state: 'committed' } });
+    return true;
   }
 
   /** Removes the markers of a committed commit; idempotent. */
@@ -74,11 +93,11 @@ export class CommitLedger {
 
   /** Aborts a pending commit (or finishes a committed one) and removes what it wrote. */
   async resolve(id: string): Promise<void> {
-    await this.#records.updateOne({ _id: id, state: 'pending' }, { $set: { state: 'aborted' } });
-    const record = await this.#records.findOne({ _id: id });
-    if (record?.state === 'committed') return this.finalize(id);
-    if (record?.state !== 'aborted' || record.cleaned) return;
+    if ((await this.#decide(id, 'aborted')) === 'committed') return this.finalize(id);
     this.#remember(id, 'aborted');
+    const record = await this.#records.findOne({ _id: id });
+    if (record?.cleaned) return;
+    await this.#records.updateOne({ _id: id }, { $set: { state: 'aborted' } });
     for (const c of this.#marked) await c.deleteMany({ tx: id });
     await this.#versions.updateMany({ sup: id }, { $unset: { sup: '' } });
     await this.#records.updateOne({ _id: id }, { $set: { cleaned: true, at: Date.now() } });
@@ -94,18 +113,21 @@ export class CommitLedger {
       else unknown.push(id);
     }
     if (unknown.length === 0) return out;
-    const records = await this.#records.find({ _id: { $in: unknown } }).toArray();
+    const decided = new Map((await this.#outcomes.find({ _id: { $in: unknown } }).toArray()).map((o) => [o._id, o.outcome]));
+    const records = await this.#records.find({ _id: { $in: unknown.filter((id) => !decided.has(id)) } }).toArray();
     const byId = new Map(records.map((r) => [r._id, r]));
     const now = Date.now();
     for (const id of unknown) {
-      const r = byId.get(id);
-      // No record: finished and forgotten long ago. Aborted commits delete their documents
-      // before their record goes, so a document still marked with it was committed.
-      let state: CommitState = !r || r.state === 'committed' || r.state === 'done' ? 'committed' : r.state;
-      if (state === 'pending' && r && r.expires < now) {
-        await this.resolve(id);
-        const after = await this.#records.findOne({ _id: id });
-        state = after?.state === 'committed' || after?.state === 'done' ? 'committed' : 'aborted';
+      let state: CommitState | undefined = decided.get(id);
+      if (!state) {
+        const r = byId.get(id);
+        // No outcome and no record: finished and forgotten long ago. Aborted commits delete their
+        // documents before their records go, so a document still marked with it was committed.
+        state = !r || r.state === 'committed' || r.state === 'done' ? 'committed' : r.state;
+        if (state === 'pending' && r && r.expires < now) {
+          await this.resolve(id);
+          state = (await this.#outcomes.findOne({ _id: id }))?.outcome ?? 'aborted';
+        }
       }
       if (state !== 'pending') this.#remember(id, state);
       out.set(id, state);
@@ -140,6 +162,7 @@ export class CommitLedger {
       .toArray();
     for (const r of open) await this.resolve(r._id);
     await this.#records.deleteMany({ state: { $in: ['done', 'aborted'] }, at: { $lt: now - RECORD_RETENTION_MS } });
+    await this.#outcomes.deleteMany({ at: { $lt: now - RECORD_RETENTION_MS } });
     return open.length;
   }
 }

@@ -84,6 +84,7 @@ export class MongoStore implements Store {
   #versions!: Collection<VersionDoc>;
   #log!: Collection<StringIdDoc>;
   #outbox!: Collection<StringIdDoc>;
+  #leases!: Collection<StringIdDoc>;
   #counters!: Collection<{ _id: string; seq: number }>;
   #blobFiles!: Collection<StringIdDoc>;
   #bucket!: GridFSBucket;
@@ -104,6 +105,7 @@ export class MongoStore implements Store {
     this.#versions = db.collection<VersionDoc>('versions');
     this.#log = db.collection('log');
     this.#outbox = db.collection('outbox');
+    this.#leases = db.collection('outbox_leases');
     this.#counters = db.collection('counters');
     this.#bucket = new GridFSBucket(db, { bucketName: 'blobs', chunkSizeBytes: CHUNK_SIZE });
     this.#blobFiles = db.collection('blobs.files');
@@ -171,11 +173,7 @@ export class MongoStore implements Store {
     try {
       await this.#ledger.begin(tx, changes.blobs ?? []);
       for (const w of changes.writes) versions.push(await this.#write(tx, w, ts, lastUpdated));
-      for (const l of changes.log ?? []) {
-        const counter = await this.#counters.findOneAndUpdate({ _id: `log:${l.stream}` }, { $inc: { seq: 1 } }, { upsert: true, returnDocument: 'after' });
-        const seq = (counter as { seq: number }).seq;
-        await this.#log.insertOne({ _id: `${l.stream}:${seq}`, stream: l.stream, seq, at: lastUpdated, entry: l.entry, tx });
-      }
+      for (const l of changes.log ?? []) await this.#appendLog(tx, l.stream, lastUpdated, l.entry);
       if (changes.outbox?.length) {
         await this.#outbox.insertMany(
           changes.outbox.map((m) => ({ _id: randomUUID(), topic: m.topic, payload: m.payload, notBefore: m.notBefore ?? ts, leaseUntil: 0, attempts: 0, done: false, tx })),
@@ -194,6 +192,24 @@ export class MongoStore implements Store {
     // Readers already see the commit whole; finalizing only tidies (the sweep retries it).
     await this.#ledger.finalize(tx).catch(() => undefined);
     return { versions, lastUpdated };
+  }
+
+  /**
+   * Appends a log entry under the next sequence number of its stream. The counter's $inc is
+   * not atomic on FerretDB 1.x, so the unique `stream:seq` _id is the arbiter: a writer that
+   * lands on a taken number takes the next one.
+   */
+  async #appendLog(tx: string, stream: string, at: string, entry: Record<string, unknown>): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const counter = await this.#counters.findOneAndUpdate({ _id: `log:${stream}` }, { $inc: { seq: 1 } }, { upsert: true, returnDocument: 'after' });
+        const seq = (counter as { seq: number }).seq;
+        await this.#log.insertOne({ _id: `${stream}:${seq}`, stream, seq, at, entry, tx });
+        return;
+      } catch (error) {
+        if (!isDuplicateKey(error) || attempt >= 50) throw error;
+      }
+    }
   }
 
   async #write(tx: string, w: Changeset['writes'][number], ts: number, lastUpdated: string): Promise<StoredVersion | undefined> {
@@ -403,15 +419,25 @@ export class MongoStore implements Store {
     const now = options.now ?? Date.now();
     const out: OutboxMessage[] = [];
     try {
-      while (out.length < options.limit) {
-        // Messages still marked with their commit's tx are not handed out until it is finalised.
-        const doc = await this.#outbox.findOneAndUpdate(
-          { done: false, tx: { $exists: false }, notBefore: { $lte: now }, leaseUntil: { $lte: now } },
-          { $set: { leaseUntil: now + options.leaseMs }, $inc: { attempts: 1 } },
-          { sort: { notBefore: 1 }, returnDocument: 'after' },
-        );
-        if (!doc) break;
-        out.push({ id: String(doc._id), topic: doc.topic, payload: doc.payload, attempts: doc.attempts });
+      // Messages still marked with their commit's tx are not handed out until it is finalised.
+      const due = await this.#outbox
+        .find({ done: false, tx: { $exists: false }, notBefore: { $lte: now }, leaseUntil: { $lte: now } })
+        .sort({ notBefore: 1 })
+        .limit(options.limit * 2)
+        .toArray();
+      for (const doc of due) {
+        if (out.length >= options.limit) break;
+        const attempt = Number(doc.attempts) + 1;
+        // One claimer per attempt: the unique lease id decides (FerretDB 1.x runs a conditional
+        // update as a find then a write, so two claimers could both "win" an update).
+        try {
+          await this.#leases.insertOne({ _id: `${doc._id}#${attempt}`, at: now });
+        } catch (error) {
+          if (isDuplicateKey(error)) continue;
+          throw error;
+        }
+        await this.#outbox.updateOne({ _id: doc._id }, { $set: { leaseUntil: now + options.leaseMs, attempts: attempt } });
+        out.push({ id: String(doc._id), topic: doc.topic, payload: doc.payload, attempts: attempt });
       }
       return out;
     } catch (error) {
@@ -421,6 +447,7 @@ export class MongoStore implements Store {
 
   async completeOutbox(id: string): Promise<void> {
     await this.#outbox.updateOne({ _id: id }, { $set: { done: true } });
+    await this.#leases.deleteMany({ _id: { $regex: `^${id.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}#` } });
   }
 
   async retryOutbox(id: string, notBefore: number): Promise<void> {
