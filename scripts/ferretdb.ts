@@ -76,11 +76,20 @@ export interface RunningFerretDB {
   stop(): Promise<void>;
 }
 
-/** Starts FerretDB on a free loopback port with its data in a temporary folder. */
-export async function startFerretDB(log: (line: string) => void = () => undefined): Promise<RunningFerretDB> {
+export interface FerretDBOptions {
+  /** Loopback port to listen on (default: a free one). Restarting on the same port and folder brings the same database back. */
+  port?: number;
+  /** Data folder (created if missing). Default: a temporary folder, removed by stop(); a folder given here is kept. */
+  dir?: string;
+}
+
+/** Starts FerretDB on a loopback port (a free one by default) with its data in a folder (a temporary one by default). */
+export async function startFerretDB(log: (line: string) => void = () => undefined, options: FerretDBOptions = {}): Promise<RunningFerretDB> {
   const binary = ensureFerretDB(log);
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'carnet-ferretdb-'));
+  const port = options.port ?? (await freePort());
+  const ownDir = options.dir === undefined;
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'carnet-ferretdb-'));
+  mkdirSync(dir, { recursive: true });
   const child = spawn(
     binary,
     [
@@ -106,7 +115,7 @@ export async function startFerretDB(log: (line: string) => void = () => undefine
       await exited;
       clearTimeout(timer);
     }
-    rmSync(dir, { recursive: true, force: true });
+    if (ownDir) rmSync(dir, { recursive: true, force: true });
   };
   const deadline = Date.now() + 30_000;
   for (;;) {

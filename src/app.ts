@@ -10,8 +10,11 @@ import { OperationOutcomeError, issueTypeForStatus, operationOutcome } from './f
 import type { OperationOutcomeIssue } from './fhir/operation-outcome.ts';
 import { RequestLogController, createLogger, pathOf } from './logging.ts';
 import { registerFhir, type FhirOptions } from './fhir/index.ts';
-import { fhirSecurity, setUpSecurity } from './security.ts';
+import { fhirSecurity, patientSignIn, setUpSecurity } from './security.ts';
+import { credentialsOver, registerDossier, type DossierOptions } from './dossier/index.ts';
+import { StoreCredentialStore } from './identity/store-credential-store.ts';
 import { loadHabilitations } from './access/index.ts';
+import { registerXds } from './ihe/xds/index.ts';
 
 export interface AppDeps {
   config: Config;
@@ -20,6 +23,8 @@ export interface AppDeps {
   logger?: FastifyBaseLogger;
   /** The access gate and codecs of the FHIR API (default: open gate, JSON only). */
   fhir?: Omit<FhirOptions, 'store' | 'publicBaseUrl' | 'documentLimitBytes'>;
+  /** Dossier lifecycle settings over the defaults (clock, retention, events…). */
+  dossier?: Partial<DossierOptions>;
 }
 
 /** How long /ready waits for the store before saying it is unavailable. */
@@ -53,7 +58,10 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   // The matrix is read even with access control off: its class tables shape the access index.
   const matrix = loadHabilitations(config.habilitationsFile);
   const security = setUpSecurity(app, config, store, matrix);
-  registerFhir(app, { store, matrix, publicBaseUrl: config.publicBaseUrl, documentLimitBytes: config.documentLimitBytes, ...fhirSecurity(security), ...deps.fhir });
+  const repository = registerFhir(app, { store, matrix, publicBaseUrl: config.publicBaseUrl, documentLimitBytes: config.documentLimitBytes, ...fhirSecurity(security), ...deps.fhir });
+  registerXds(app, { config, repository, matrix, security });
+  const credentials = async () => credentialsOver(await patientSignIn(config, store), new StoreCredentialStore(store));
+  registerDossier(app, { store, repository, matrix, context: fhirSecurity(security).context, publicBaseUrl: config.publicBaseUrl, credentials, ...deps.dossier });
 
   app.setNotFoundHandler((request, reply) => {
     const message = `No route for ${request.method} ${pathOf(request.url)}`;

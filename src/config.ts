@@ -71,6 +71,19 @@ function mongodbUri(raw: string): string {
   return raw;
 }
 
+const OID = /^[0-2](\.(0|[1-9]\d*))+$/;
+
+function oid(raw: string): string {
+  if (!OID.test(raw) || raw.length > 64) throw new Invalid('must be an OID (digits and dots, at most 64 characters)');
+  return raw;
+}
+
+function oidList(raw: string): string[] {
+  const items = raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (items.length === 0 || items.some((s) => !OID.test(s) || s.length > 64)) throw new Invalid('must be a comma-separated list of OIDs');
+  return items;
+}
+
 /** An absolute http(s) URL without query or fragment; returned without a trailing slash. */
 function baseUrl(raw: string): string {
   let url: URL;
@@ -174,6 +187,14 @@ export const settings = {
   affinityDomain: setting({
     name: 'AFFINITY_DOMAIN', default: 'fr-dmp', parse: oneOf(AFFINITY_DOMAINS),
     description: 'Identifier and code conventions: `fr-dmp` (French DMP: INS, RPPS, French OIDs) or `ihe` (plain IHE profiles).',
+  }),
+  ihePatientIdAuthorities: optional({
+    name: 'IHE_PATIENT_ID_AUTHORITIES', parse: oidList,
+    description: 'With AFFINITY_DOMAIN=ihe: the patient id assigning authorities (comma-separated OIDs) the XDS registry accepts; default: any (the FHIR identity feed still decides which patients are known).',
+  }),
+  xdsRepositoryUniqueId: setting({
+    name: 'XDS_REPOSITORY_UNIQUE_ID', default: '1.2.250.1.999.1.9', parse: oid,
+    description: 'The OID of the XDS.b Document Repository (repositoryUniqueId of documents provided by ITI-41, checked on ITI-43). The default is an example OID: set your own.',
   }),
 };
 

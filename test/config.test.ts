@@ -37,6 +37,8 @@ void t.test('with nothing set, every setting takes its default', async (t) => {
     habilitationsFile: undefined,
     assertionAudience: 'urn:carnet',
     affinityDomain: 'fr-dmp',
+    ihePatientIdAuthorities: undefined,
+    xdsRepositoryUniqueId: '1.2.250.1.999.1.9',
   });
 });
 
@@ -48,10 +50,12 @@ void t.test('set values are parsed into their types', async (t) => {
   const config = loadConfig({
     PORT: '9000', DATA_DIR: '/tmp/carnet', LOG_LEVEL: 'debug', MONGODB_URI: 'mongodb://db:27017/x',
     MONGODB_DATABASE: 'carnet2', PUBLIC_BASE_URL: 'https://dmp.example.org/fhir/', AFFINITY_DOMAIN: 'ihe',
+    IHE_PATIENT_ID_AUTHORITIES: '1.3.6.1.4.1.21367.2005.3.7, 1.2.3', XDS_REPOSITORY_UNIQUE_ID: '1.2.3.4',
   });
   t.match(config, {
     port: 9000, dataDir: '/tmp/carnet', logLevel: 'debug', mongodbUri: 'mongodb://db:27017/x',
     mongodbDatabase: 'carnet2', publicBaseUrl: 'https://dmp.example.org/fhir', affinityDomain: 'ihe',
+    ihePatientIdAuthorities: ['1.3.6.1.4.1.21367.2005.3.7', '1.2.3'], xdsRepositoryUniqueId: '1.2.3.4',
   });
 });
 
@@ -68,6 +72,8 @@ const badValues: [string, string, string][] = [
   ['DOCUMENT_LIMIT_BYTES', '50MB', 'DOCUMENT_LIMIT_BYTES must be an integer'],
   ['REQUEST_TIMEOUT_MS', '1e3', 'REQUEST_TIMEOUT_MS must be an integer'],
   ['SHUTDOWN_GRACE_MS', 'soon', 'SHUTDOWN_GRACE_MS must be an integer'],
+  ['IHE_PATIENT_ID_AUTHORITIES', '1.2.3,abc', 'IHE_PATIENT_ID_AUTHORITIES must be a comma-separated list of OIDs'],
+  ['XDS_REPOSITORY_UNIQUE_ID', 'repo-1', 'XDS_REPOSITORY_UNIQUE_ID must be an OID'],
   ['PUBLIC_BASE_URL', 'dmp.example.org', 'PUBLIC_BASE_URL must be an absolute http:// or https:// URL'],
   ['PUBLIC_BASE_URL', 'ftp://dmp.example.org', 'PUBLIC_BASE_URL must be an absolute http:// or https:// URL'],
   ['PUBLIC_BASE_URL', 'https://dmp.example.org/?a=1', 'PUBLIC_BASE_URL must not have a query or fragment'],

@@ -106,7 +106,7 @@ export function binaryRoutes(app: FastifyInstance, repo: FhirRepository, http: B
     };
     const existed = op === 'update' ? await repo.store.read('Binary', id) : undefined;
     const write = await repo.prepareWrite(ctx, op, 'Binary', id, repo.binaryWithBlob(resource, blob.id));
-    const [v] = await repo.commit([{ ...write, blobs: [blob.id] }]);
+    const [v] = await repo.commit([{ ...write, blobs: [blob.id] }], ctx);
     return http.sendWritten(request, reply, existed && !existed.deleted ? 200 : 201, v as StoredVersion, ctx);
   }
 
@@ -122,7 +122,7 @@ export function binaryRoutes(app: FastifyInstance, repo: FhirRepository, http: B
     if (isFhirBody(request)) {
       const ctx = http.contextOf(request);
       const write = await repo.prepareWrite(ctx, 'create', 'Binary', repo.newId(), http.parseBody(request));
-      const [v] = await repo.commit([write]);
+      const [v] = await repo.commit([write], ctx);
       return http.sendWritten(request, reply, 201, v as StoredVersion, ctx);
     }
     return storeRaw(request, reply, repo.newId(), 'create');
@@ -136,7 +136,7 @@ export function binaryRoutes(app: FastifyInstance, repo: FhirRepository, http: B
       if (body?.id !== request.params.id) throw new OperationOutcomeError(400, [{ severity: 'error', code: 'invalid', diagnostics: "the body's id must be the id in the URL", expression: ['Binary.id'] }]);
       const existed = await repo.store.read('Binary', request.params.id);
       const write = await repo.prepareWrite(ctx, 'update', 'Binary', request.params.id, body);
-      const [v] = await repo.commit([write]);
+      const [v] = await repo.commit([write], ctx);
       return http.sendWritten(request, reply, existed && !existed.deleted ? 200 : 201, v as StoredVersion, ctx);
     }
     return storeRaw(request, reply, request.params.id, 'update');

@@ -5,6 +5,7 @@
 // are rewritten to the ids they resolve to.
 import type { ResourceBody, ResourceWrite, StoredVersion } from '../store/index.ts';
 import type { RequestContext } from './gate.ts';
+import { isProvideBundle, prepareProvideBundle } from './mhd/index.ts';
 import { OperationOutcomeError, operationOutcome, type OperationOutcomeIssue } from './operation-outcome.ts';
 import { publicResource } from './present.ts';
 import type { FhirRepository } from './repository.ts';
@@ -36,13 +37,17 @@ function etagVersion(etag: string | undefined): number | undefined {
   return Number(m[1]);
 }
 
-/** Rewrites every Reference.reference in `value` that `map` knows (urn:uuid:…, conditional). */
+/**
+ * Rewrites every Reference.reference in `value` that `map` knows (urn:uuid:…, conditional), and
+ * urls naming an entry's urn:uuid (Attachment.url of an MHD DocumentReference points at its Binary).
+ */
 function rewriteReferences(value: unknown, map: Map<string, string>): unknown {
   if (Array.isArray(value)) return value.map((v) => rewriteReferences(v, map));
   if (typeof value !== 'object' || value === null) return value;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {
-    out[k] = k === 'reference' && typeof v === 'string' && map.has(v) ? map.get(v) : rewriteReferences(v, map);
+    const linked = typeof v === 'string' && (k === 'reference' || (k === 'url' && v.startsWith('urn:uuid:'))) && map.has(v);
+    out[k] = linked ? map.get(v) : rewriteReferences(v, map);
   }
   return out;
 }
@@ -82,6 +87,13 @@ export class BundleProcessor {
     if (type !== 'transaction' && type !== 'batch') throw invalid(`Bundle.type must be transaction or batch, got ${String(type)}`, 'Bundle.type');
     const entries = (Array.isArray(bundle.entry) ? bundle.entry : []) as Entry[];
     if (entries.length > MAX_BUNDLE_ENTRIES) throw invalid(`a Bundle may hold at most ${MAX_BUNDLE_ENTRIES} entries`, 'Bundle.entry', 413);
+    if (isProvideBundle(bundle)) {
+      // IHE MHD ITI-65: the MHD rules first, then one transaction; entries Carnet added (a replaced
+      // document set to superseded) are committed with the others but not answered.
+      const provide = await prepareProvideBundle(this.#repo, ctx, bundle);
+      const response = await this.#transaction(ctx, provide.bundle.entry as Entry[]);
+      return { ...response, entry: (response.entry as unknown[]).slice(0, provide.requestEntries) };
+    }
     return type === 'transaction' ? this.#transaction(ctx, entries) : this.#batch(ctx, entries);
   }
 
@@ -203,7 +215,7 @@ export class BundleProcessor {
     }
 
     const writes = planned.filter((p) => p.write).map((p) => p.write as ResourceWrite);
-    const versions = writes.length ? await repo.commit(writes) : [];
+    const versions = writes.length ? await repo.commit(writes, ctx) : [];
     const byWrite = new Map(writes.map((w, k) => [w, versions[k]]));
     const responses: Record<string, unknown>[] = new Array(entries.length);
     for (const p of planned) {

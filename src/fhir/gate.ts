@@ -14,6 +14,9 @@ export interface RequestContext {
   baseUrl: string;
   /** Prefer: handling=strict. */
   strict: boolean;
+  /** For the audit trail: the request's id and the caller's address. */
+  requestId?: string;
+  clientAddress?: string;
 }
 
 export type GateAnswer = { allowed: true } | { allowed: false; visibleAs: 'absent' | 'forbidden'; reason: string };

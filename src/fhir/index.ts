@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Store } from '../store/index.ts';
 import { OPEN_GATE, type AccessGate } from './gate.ts';
 import { BundleProcessor } from './bundle-processor.ts';
-import { accessIndexWith, FhirRepository, type Validator } from './repository.ts';
+import { accessIndexWith, FhirRepository, type AccessAuditor, type Validator } from './repository.ts';
 import type { Habilitations } from '../access/index.ts';
 import { fhirRoutes, type FhirRouteDeps } from './routes.ts';
 import { searchRegistry } from './search/registry.ts';
@@ -16,7 +16,7 @@ import type { ResourceBody } from '../store/index.ts';
 import type { Resource } from '@medplum/fhirtypes';
 
 /** Every write is validated against R4 and the profiles it declares in meta.profile. */
-function validateOnWrite(resource: ResourceBody): OperationOutcomeIssue[] {
+export function validateOnWrite(resource: ResourceBody): OperationOutcomeIssue[] {
   return validateResource(resource) as OperationOutcomeIssue[];
 }
 
@@ -43,7 +43,8 @@ export const FHIR_XML: NonNullable<FhirRouteDeps['xml']> = {
   },
 };
 
-export { FhirRepository } from './repository.ts';
+export { FhirRepository, blobOf } from './repository.ts';
+export type { PreparedWrite } from './repository.ts';
 export type { AccessGate, RequestContext, GateAnswer } from './gate.ts';
 export { OPEN_GATE } from './gate.ts';
 export { OperationOutcomeError, operationOutcome } from './operation-outcome.ts';
@@ -55,6 +56,8 @@ export interface FhirOptions {
   validate?: Validator | null;
   publicBaseUrl?: string;
   documentLimitBytes?: number;
+  /** Records every access and write in the audit trail (default: none). */
+  auditor?: AccessAuditor;
   /** The habilitation matrix whose class tables the access index uses (default: the shipped one). */
   matrix?: Habilitations;
   /** Default: FHIR XML; null turns XML off. */
@@ -66,6 +69,7 @@ export interface FhirOptions {
 export function registerFhir(app: FastifyInstance, options: FhirOptions): FhirRepository {
   const repository = new FhirRepository({ store: options.store, registry: searchRegistry(), gate: options.gate ?? OPEN_GATE,
     validate: options.validate === undefined ? validateOnWrite : options.validate ?? undefined,
+    auditor: options.auditor,
     documentLimitBytes: options.documentLimitBytes,
     ...(options.matrix ? { accessIndex: accessIndexWith(options.matrix) } : {}),
   });

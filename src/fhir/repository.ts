@@ -8,6 +8,7 @@ import { accessIndex, defaultHabilitations, resourceFacts, type Habilitations } 
 import {
   isStoreError,
   type IndexValue,
+  type LogAppend,
   plainJson,
   type Condition,
   type ResourceBody,
@@ -18,6 +19,7 @@ import {
 } from '../store/index.ts';
 import type { AccessGate, RequestContext } from './gate.ts';
 import { OperationOutcomeError, type IssueType, type OperationOutcomeIssue } from './operation-outcome.ts';
+import { dossierHints } from './access-gate.ts';
 import { INTERNAL_EXTENSION_PREFIX } from './present.ts';
 import { isSupportedType, READ_ONLY_TYPES } from './resource-types.ts';
 import { compileSearch } from './search/compile.ts';
@@ -37,6 +39,14 @@ export function blobOf(resource: ResourceBody | undefined): string | undefined {
   return ext?.find((e) => e.url === BLOB_EXTENSION)?.valueString;
 }
 
+/** What the repository tells the audit trail (implemented over src/audit by the app). */
+export interface AccessAuditor {
+  /** The audit changes to commit together with these writes (no change happens unaudited). */
+  forWrites(ctx: RequestContext, writes: { op: string; type: string; id: string; patientId?: string }[]): { writes: ResourceWrite[]; log: LogAppend[] };
+  /** Records a read, search or history answer (or its refusal) on its own. */
+  access(ctx: RequestContext, event: { action: 'read' | 'vread' | 'history' | 'search'; type: string; id?: string; patientId?: string; searchParams?: string[]; outcome: 'success' | 'refused'; reason?: string }): Promise<void>;
+}
+
 /** Validates a resource before it is written; returns every issue found. */
 export type Validator = (resource: ResourceBody) => OperationOutcomeIssue[];
 
@@ -45,6 +55,8 @@ export interface RepositoryOptions {
   registry: SearchRegistry;
   gate: AccessGate;
   validate?: Validator;
+  /** Records every access and write (absent: nothing is audited, e.g. with access control off). */
+  auditor?: AccessAuditor;
   /** Index values the access engine's search constraints rely on (default: the shipped matrix). */
   accessIndex?: (resource: ResourceBody) => IndexValue[];
   /** Largest document (Binary) in bytes. */
@@ -83,6 +95,11 @@ export function accessIndexWith(matrix: Habilitations): (resource: ResourceBody)
   return (resource) => accessIndex(resourceFacts(resource as unknown as Resource, matrix));
 }
 
+function patientOfIndex(index: IndexValue[] | undefined): string | undefined {
+  const key = index?.find((v) => v.param === '_dossier')?.value;
+  return key?.startsWith('r:Patient/') ? key.slice('r:Patient/'.length) : undefined;
+}
+
 function withBlob(resource: ResourceBody, blobId: string): ResourceBody {
   const meta = (resource.meta ?? {}) as { extension?: { url: string }[] };
   const extension = [...(meta.extension ?? []).filter((e) => e.url !== BLOB_EXTENSION), { url: BLOB_EXTENSION, valueString: blobId }];
@@ -95,6 +112,7 @@ export class FhirRepository {
   readonly #gate: AccessGate;
   readonly #validate: Validator | undefined;
   readonly #accessIndex: (resource: ResourceBody) => IndexValue[];
+  readonly #auditor: AccessAuditor | undefined;
   readonly documentLimitBytes: number;
   readonly #defaultCount: number;
   readonly #maxCount: number;
@@ -105,6 +123,7 @@ export class FhirRepository {
     this.#gate = options.gate;
     this.#validate = options.validate;
     this.#accessIndex = options.accessIndex ?? accessIndexWith(defaultHabilitations());
+    this.#auditor = options.auditor;
     this.documentLimitBytes = options.documentLimitBytes ?? 64 * 1024 * 1024;
     this.#defaultCount = options.defaultCount ?? 20;
     this.#maxCount = options.maxCount ?? 1000;
@@ -145,15 +164,30 @@ export class FhirRepository {
     if (!version) throw error(404, 'not-found', `version ${versionId} of ${type}/${id} is not known`);
     if (version.deleted) {
       const last = await this.#guard(this.store.readVersion(type, id, n - 1));
-      if (last) await this.#checkRead(ctx, last, `${type}/${id}`);
+      if (last) await this.#checkRead(ctx, last, `${type}/${id}`, 'vread');
       throw error(410, 'deleted', `version ${versionId} of ${type}/${id} is a deletion`);
     }
-    await this.#checkRead(ctx, version, `${type}/${id}`);
+    await this.#checkRead(ctx, version, `${type}/${id}`, 'vread');
     return version;
   }
 
-  async #checkRead(ctx: RequestContext, version: StoredVersion, label: string): Promise<void> {
+  /** The patient whose dossier a resource belongs to, from its access index. */
+  dossierOf(resource: ResourceBody | undefined): string | undefined {
+    if (!resource) return undefined;
+    const key = this.#accessIndex(plainJson(resource)).find((v) => v.param === '_dossier')?.value;
+    return key?.startsWith('r:Patient/') ? key.slice('r:Patient/'.length) : undefined;
+  }
+
+  async #checkRead(ctx: RequestContext, version: StoredVersion, label: string, action: 'read' | 'vread' | 'history' = 'read'): Promise<void> {
     const answer = await this.#gate.canRead(ctx, version);
+    await this.#auditor?.access(ctx, {
+      action,
+      type: version.type,
+      id: version.id,
+      patientId: this.dossierOf(version.resource),
+      outcome: answer.allowed ? 'success' : 'refused',
+      ...(answer.allowed ? {} : { reason: answer.reason }),
+    });
     if (answer.allowed) return;
     // A refused read of one resource answers as if it did not exist, whatever the reason (hidden
     // content or a dossier closed to the actor): a 403 would tell that the id exists. Searches
@@ -186,6 +220,13 @@ export class FhirRepository {
       sort: search.sort.map((s) => ({ key: s.param === '_id' ? '_id' : s.param, descending: s.descending })),
     });
     const included = await this.#includes(ctx, search, page.entries);
+    await this.#auditor?.access(ctx, {
+      action: 'search',
+      type,
+      patientId: dossierHints([type], where)[0],
+      searchParams: [...new Set(params.map(([name]) => name))],
+      outcome: 'success',
+    });
     return { matches: page.entries, included, next: page.next, total: page.total, ignored: search.ignored, search };
   }
 
@@ -197,7 +238,10 @@ export class FhirRepository {
     page: { count: number; cursor?: string; total?: boolean; sort?: { key: string; descending: boolean }[] },
   ): Promise<SearchPage> {
     const constraint = await this.#gate.searchConstraint(ctx, types, where);
-    if (constraint === 'deny') throw error(403, 'forbidden', 'this search is not allowed');
+    if (constraint === 'deny') {
+      await this.#auditor?.access(ctx, { action: 'search', type: types[0], patientId: dossierHints(types, where)[0], outcome: 'refused', reason: 'search-denied' });
+      throw error(403, 'forbidden', 'this search is not allowed');
+    }
     const all = [where, constraint].filter((c): c is Condition => c !== undefined);
     const condition = all.length === 0 ? undefined : all.length === 1 ? all[0] : { and: all };
     const result = await this.#guard(
@@ -364,10 +408,15 @@ export class FhirRepository {
     return { op: 'delete', type, id, ifVersion };
   }
 
-  async commit(writes: PreparedWrite[]): Promise<(StoredVersion | undefined)[]> {
+  /** Commits the writes at once, with their audit records when `ctx` says who wrote them. */
+  async commit(writes: PreparedWrite[], ctx?: RequestContext): Promise<(StoredVersion | undefined)[]> {
     const blobs = writes.flatMap((w) => w.blobs ?? []);
-    const result = await this.#guard(this.store.commit({ writes: writes.map(({ blobs: _b, ...w }) => w), blobs }));
-    return result.versions;
+    const plain = writes.map(({ blobs: _b, ...w }) => w);
+    const audit = ctx && this.#auditor
+      ? this.#auditor.forWrites(ctx, plain.map((w) => ({ op: w.op, type: w.type, id: w.id, patientId: patientOfIndex(w.index) })))
+      : { writes: [], log: [] };
+    const result = await this.#guard(this.store.commit({ writes: [...plain, ...audit.writes], log: audit.log, blobs }));
+    return result.versions.slice(0, plain.length);
   }
 
   newId(): string {

@@ -10,6 +10,9 @@ import { CONTENT_TYPES, requestFormat, responseFormat, type FhirFormat } from '.
 import type { RequestContext } from './gate.ts';
 import { OperationOutcomeError, operationOutcome, type OperationOutcomeIssue } from './operation-outcome.ts';
 import { everythingRoutes } from './operations/everything.ts';
+import { careHistoryRoutes } from './operations/care-history.ts';
+import { searchTextRoutes } from './operations/search-text.ts';
+import { summaryRoutes } from './operations/summary.ts';
 import { historyBundle, publicResource, searchsetBundle, shapeResource } from './present.ts';
 import type { FhirRepository } from './repository.ts';
 
@@ -170,18 +173,24 @@ export function fhirRoutes(app: FastifyInstance, deps: FhirRouteDeps): void {
   validateRoutes(app, repo, { contextOf, send, parseBody });
   binaryRoutes(app, repo, { contextOf, send, sendWritten: (request, reply, status, v, ctx) => sendWritten(request, reply, status, v, ctx), versionHeaders, parseBody });
   everythingRoutes(app, repo, { contextOf, send, parseBody });
+  summaryRoutes(app, repo, { contextOf, send, parseBody });
+  searchTextRoutes(app, repo, { contextOf, send, parseBody });
+  careHistoryRoutes(app, repo, { contextOf, send, parseBody });
 
   // The CapabilityStatement is public: no identity needed to learn what the server does.
   app.get('/fhir/metadata', async (request, reply) => send(request, reply, 200, capabilityStatement(repo.registry, { baseUrl: baseUrlOf(request, deps), xml: Boolean(deps.xml) })));
 
-  app.post('/fhir', async (request, reply) => {
-    const ctx = contextOf(request);
-    const body = parseBody(request) as ResourceBody;
-    if (body?.resourceType !== 'Bundle' || !deps.bundle) {
-      throw new OperationOutcomeError(400, [{ severity: 'error', code: 'invalid', diagnostics: 'POST /fhir takes a batch or transaction Bundle' }]);
-    }
-    return send(request, reply, 200, await deps.bundle(ctx, body));
-  });
+  // Clients post to the base URL with or without its trailing slash (fhir-kit-client sends `/fhir/`).
+  for (const base of ['/fhir', '/fhir/']) {
+    app.post(base, async (request, reply) => {
+      const ctx = contextOf(request);
+      const body = parseBody(request) as ResourceBody;
+      if (body?.resourceType !== 'Bundle' || !deps.bundle) {
+        throw new OperationOutcomeError(400, [{ severity: 'error', code: 'invalid', diagnostics: 'POST /fhir takes a batch or transaction Bundle' }]);
+      }
+      return send(request, reply, 200, await deps.bundle(ctx, body));
+    });
+  }
 
   app.get('/fhir/_history', async (request, reply) => {
     const ctx = contextOf(request);
@@ -210,7 +219,7 @@ export function fhirRoutes(app: FastifyInstance, deps: FhirRouteDeps): void {
     const body = parseBody(request);
     const id = repo.newId();
     const write = await repo.prepareWrite(ctx, 'create', type, id, body);
-    const [v] = await repo.commit([write]);
+    const [v] = await repo.commit([write], ctx);
     return sendWritten(request, reply, 201, v as StoredVersion, ctx);
   });
 
@@ -228,7 +237,7 @@ export function fhirRoutes(app: FastifyInstance, deps: FhirRouteDeps): void {
     }
     repo.checkId(id);
     const write = await repo.prepareWrite(ctx, 'update', type, id, body, found[0] ? found[0].versionId : 0);
-    const [v] = await repo.commit([write]);
+    const [v] = await repo.commit([write], ctx);
     return sendWritten(request, reply, found[0] ? 200 : 201, v as StoredVersion, ctx);
   });
 
@@ -240,7 +249,7 @@ export function fhirRoutes(app: FastifyInstance, deps: FhirRouteDeps): void {
     if (found.length > 1) throw new OperationOutcomeError(412, [{ severity: 'error', code: 'multiple-matches', diagnostics: 'the criteria match several resources' }]);
     if (found[0]) {
       const write = await repo.prepareDelete(ctx, type, found[0].id, found[0].versionId);
-      if (write) await repo.commit([write]);
+      if (write) await repo.commit([write], ctx);
     }
     return send(request, reply, 204, undefined);
   });
@@ -273,7 +282,7 @@ export function fhirRoutes(app: FastifyInstance, deps: FhirRouteDeps): void {
     const ifVersion = versionFromETag(request.headers['if-match'] as string | undefined);
     const existed = await repo.store.read(type, id);
     const write = await repo.prepareWrite(ctx, 'update', type, id, body, ifVersion);
-    const [v] = await repo.commit([write]);
+    const [v] = await repo.commit([write], ctx);
     return sendWritten(request, reply, existed && !existed.deleted ? 200 : 201, v as StoredVersion, ctx);
   });
 
@@ -282,7 +291,7 @@ export function fhirRoutes(app: FastifyInstance, deps: FhirRouteDeps): void {
     const { type, id } = request.params;
     const ifVersion = versionFromETag(request.headers['if-match'] as string | undefined);
     const write = await repo.prepareDelete(ctx, type, id, ifVersion);
-    if (write) await repo.commit([write]);
+    if (write) await repo.commit([write], ctx);
     return send(request, reply, 204, undefined);
   });
 

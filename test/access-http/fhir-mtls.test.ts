@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { AuditTrail } from '../../src/audit/index.ts';
 import { buildApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createTestPki, type Issued, type TestPki } from '../../src/identity/index.ts';
@@ -213,4 +214,26 @@ t.test('history of a hidden document is refused like the document', async (t) =>
 t.test('the CapabilityStatement needs no identity', async (t) => {
   const r = await get('/fhir/metadata', undefined);
   t.equal(r.status, 200);
+});
+
+t.test("every read and search, refusals included, is in the patient's access history", async (t) => {
+  const trail = new AuditTrail(store, { settleMs: 0 });
+  await get(`/fhir/DocumentReference/${ids.letter}`, pki.professionals.generalPractitioner);
+  await get(`/fhir/DocumentReference/${ids.imaging}`, pki.professionals.pharmacist);
+  await get(`/fhir/DocumentReference?patient=${PATIENT}`, pki.professionals.cardiologist);
+  const { events } = await trail.search(PATIENT, { count: 200 });
+  const has = (rpps: string, outcome: string, subtype?: string) =>
+    events.some((e: any) => e.outcome === outcome && JSON.stringify(e.agent).includes(`8${rpps}`) && (!subtype || JSON.stringify(e.subtype ?? e.type).includes(subtype)));
+  t.ok(has('99700000001', '0', 'read'), 'the doctor reading the letter');
+  t.ok(has('99700000003', '4'), "the pharmacist's refused read");
+  t.ok(has('99700000002', '4'), "the unauthorised cardiologist's refused search");
+  t.notMatch(JSON.stringify(events), /ACCES|patient unconscious/, 'no names or free text in the trail');
+});
+
+t.test('the audit trail verifies after all these accesses', async (t) => {
+  const trail = new AuditTrail(store, { settleMs: 0 });
+  await trail.seal();
+  const result = await trail.verify();
+  t.equal(result.ok, true, JSON.stringify(result).slice(0, 300));
+  t.ok(result.entries > 5);
 });

@@ -1,7 +1,8 @@
-// IHE XDS.b protocol layer, one front door. Pure and store-agnostic: it reads and writes the
-// messages (SOAP 1.2 + WS-Addressing, MTOM/XOP, ebRIM 3.0), checks metadata against XDS.b and an
-// affinity domain, maps XDS objects to FHIR (MHD) and back. The HTTP routes, the store and the
-// access engine are wired around it elsewhere.
+// IHE XDS.b, one front door. The protocol layer is pure and store-agnostic: it reads and writes
+// the messages (SOAP 1.2 + WS-Addressing, MTOM/XOP, ebRIM 3.0), checks metadata against XDS.b and
+// an affinity domain, maps XDS objects to FHIR (MHD) and back. registerXds (routes.ts) wires it
+// to HTTP, to the FHIR repository (one data model) and its access gate; service/ holds one module
+// per transaction.
 //
 // Per transaction, what a route does with it:
 //   any      readXdsRequest(contentType, body, endpoint) → the typed request of the transaction
@@ -88,3 +89,6 @@ export {
   codingSchemeToSystem, systemToCodingScheme, MHD_EXTENSION, XDS_EXTENSION, MHD_LIST_TYPES, PDSM_IS_ARCHIVED, LOGICAL_ID_TYPE,
 } from './mhd-mapping.ts';
 export type { MhdMappingOptions, MhdResources } from './mhd-mapping.ts';
+
+export { registerXds } from './routes.ts';
+export type { XdsDeps } from './service/index.ts';

@@ -1,0 +1,87 @@
+// The load generator, run as its own process (never in the server's): autocannon's programmatic
+// API firing one workload's requests at a URL for a duration, after a warm-up. Usage:
+//   node scripts/bench/cannon.ts <job.json>
+// It prints one line of JSON: the measurement (see CannonResult).
+import { readFileSync } from 'node:fs';
+import autocannon from 'autocannon';
+import type { Plan } from './load.ts';
+import { requestSource, type Workload } from './workloads.ts';
+
+export interface CannonJob {
+  url: string;
+  workload: Workload;
+  planFile: string;
+  connections: number;
+  /** Seconds measured. */
+  duration: number;
+  /** Instead of a duration: this many requests (the smoke run: every run completes some). */
+  amount?: number;
+  /** Seconds of load before measuring (not counted). */
+  warmup: number;
+  seed: number;
+  access?: boolean;
+  /** PEM files of the client certificate, its key and the CA that signed the server's. */
+  tls?: { certFile: string; keyFile: string; caFile: string };
+}
+
+export interface CannonResult {
+  requests: number;
+  seconds: number;
+  rps: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+  /** Connection errors and timeouts, plus answers that were not 2xx. */
+  errors: number;
+  non2xx: number;
+  timeouts: number;
+  statusCodes: Record<string, number>;
+}
+
+/** Fires for `seconds`, or until `amount` requests are answered, over `connections` connections. */
+async function fire(job: CannonJob, plan: Plan, seconds: number, seed: number, amount?: number, connections = job.connections): Promise<CannonResult> {
+  const next = requestSource(job.workload, plan, { seed, access: job.access });
+  const tlsOptions = job.tls
+    ? { cert: readFileSync(job.tls.certFile), key: readFileSync(job.tls.keyFile), ca: readFileSync(job.tls.caFile) }
+    : undefined;
+  const result = await autocannon({
+    url: job.url,
+    connections,
+    ...(amount ? { amount } : { duration: seconds }),
+    timeout: 30,
+    ...(tlsOptions ? { tlsOptions } : {}),
+    requests: [{
+      setupRequest(request) {
+        const r = next();
+        return { ...request, method: r.method, path: r.path, headers: r.headers, ...(r.body !== undefined ? { body: r.body } : {}) };
+      },
+    }],
+  });
+  const total = result.requests.total;
+  const statusCodes = Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([code, s]) => [code, Number(s.count)]));
+  return {
+    requests: total,
+    seconds: result.duration,
+    rps: result.duration > 0 ? total / result.duration : 0,
+    p50: result.latency.p50,
+    p90: result.latency.p90,
+    p99: result.latency.p99,
+    max: result.latency.max,
+    errors: result.errors + result.non2xx,
+    non2xx: result.non2xx,
+    timeouts: result.timeouts,
+    statusCodes,
+  };
+}
+
+if (import.meta.main) {
+  const job = JSON.parse(readFileSync(process.argv[2], 'utf8')) as CannonJob;
+  const plan = JSON.parse(readFileSync(job.planFile, 'utf8')) as Plan;
+  // A few requests one at a time first: the first of each kind pays for lazy set-up (and a cold
+  // server would otherwise show no completed request at all in a 1-second smoke run).
+  await fire(job, plan, 0, job.seed + 2, 10, 1);
+  if (job.warmup > 0) await fire(job, plan, job.warmup, job.seed + 1);
+  const result = await fire(job, plan, job.duration, job.seed, job.amount);
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
