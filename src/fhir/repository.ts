@@ -361,7 +361,8 @@ export class FhirRepository {
     const resource = body as ResourceBody;
     if (resource.resourceType !== type) throw error(400, 'invalid', `the body is a ${String(resource.resourceType)}, not a ${type}`, 'resourceType');
     // Decimals may be kept as written (JSON.rawJSON); checks and the index compute on plain numbers.
-    const plain = plainJson(resource);
+    // With its id: a Patient's access index names its own dossier (a POST body has no id yet).
+    const plain = plainJson({ ...resource, id });
     const issues = this.#validate?.(plain) ?? [];
     if (issues.some((i) => i.severity === 'error' || i.severity === 'fatal')) throw new OperationOutcomeError(422, issues);
     const previous = op === 'update' ? await this.#guard(this.store.read(type, id)) : undefined;

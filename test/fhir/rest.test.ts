@@ -265,3 +265,9 @@ t.test('$validate with a profile applies that profile', async (t) => {
   const r = await api.call('POST', '/fhir/Patient/$validate?profile=https://carnet.example/fhir/StructureDefinition/fr-dmp-patient-ins', { resourceType: 'Patient', gender: 'male' });
   t.ok(r.body.issue.some((i: any) => i.severity === 'error'), 'a Patient without an INS fails the INS profile');
 });
+
+t.test('a patient created by POST carries its own dossier in the access index', async (t) => {
+  const id = await created(patient('Indexé'));
+  const page = await api.store.search({ types: ['Patient'], where: { param: '_dossier', in: [`r:Patient/${id}`] }, count: 2 });
+  t.same(page.entries.map((e) => e.id), [id]);
+});
