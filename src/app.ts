@@ -5,7 +5,8 @@ import { readFileSync } from 'node:fs';
 import { fastify } from 'fastify';
 import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from './config.ts';
-import type { Store } from './store/index.ts';
+import { isStoreError, type Store } from './store/index.ts';
+import { fromStoreError } from './fhir/repository.ts';
 import { OperationOutcomeError, issueTypeForStatus, operationOutcome } from './fhir/operation-outcome.ts';
 import type { OperationOutcomeIssue } from './fhir/operation-outcome.ts';
 import { RequestLogController, createLogger, pathOf } from './logging.ts';
@@ -70,6 +71,12 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   app.setErrorHandler((error: FastifyError | OperationOutcomeError, request, reply) => {
     if (error instanceof OperationOutcomeError) return sendError(request, reply, error.status, error.issues);
+    // A store error that no route mapped (a database gone away, a version conflict) still gets
+    // its own answer (503, 412…), never a 500.
+    if (isStoreError(error)) {
+      const mapped = fromStoreError(error) as OperationOutcomeError;
+      return sendError(request, reply, mapped.status, mapped.issues);
+    }
     const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode <= 599
       ? error.statusCode
       : 500;

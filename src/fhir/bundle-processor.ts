@@ -185,6 +185,7 @@ export class BundleProcessor {
       } else if (method === 'PUT') {
         const [type, id] = path;
         if (!type) throw invalid(`entry ${i}: PUT needs a url`, `${at}.request.url`);
+        repo.checkType(type);
         let target = id;
         let ifVersion = etagVersion(e.request?.ifMatch);
         if (!id) {

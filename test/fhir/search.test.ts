@@ -318,3 +318,9 @@ t.test('search entries carry a fullUrl and a self link', async (t) => {
   t.match(r.body.link[0].url, /\/fhir\/Patient\?family=/);
   t.equal(r.body.type, 'searchset');
 });
+
+t.test('impossible dates and times in a search answer 400', async (t) => {
+  t.equal((await api.call('GET', '/fhir/Patient?birthdate=ge2020-02-30')).status, 400);
+  t.equal((await api.call('GET', '/fhir/Observation?date=2023-03-10T25:00:00Z')).status, 400);
+  t.equal((await api.call('GET', '/fhir/Patient?birthdate=2024-02-29')).status, 200, 'a leap day exists');
+});

@@ -139,3 +139,13 @@ t.test('POST /fhir with something other than a batch or transaction answers 400'
   t.equal((await api.call('POST', '/fhir', { resourceType: 'Patient' })).status, 400);
   t.equal((await api.call('POST', '/fhir', { resourceType: 'Bundle', type: 'collection' })).status, 400);
 });
+
+t.test('a batch entry putting an unsupported type answers 404 for that entry, not 500', async (t) => {
+  const r = await api.call('POST', '/fhir', {
+    resourceType: 'Bundle',
+    type: 'batch',
+    entry: [{ resource: { resourceType: 'Appointment', id: 'x' }, request: { method: 'PUT', url: 'Appointment/x' } }],
+  });
+  t.equal(r.status, 200);
+  t.equal(r.body.entry[0].response.status, '404');
+});

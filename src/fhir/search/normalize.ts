@@ -29,7 +29,9 @@ export function dateRange(value: string): { low: number; high: number } | undefi
   if (month > 11) return undefined;
   if (d === undefined) return { low: Date.UTC(year, month, 1), high: Date.UTC(year, month + 1, 1) - 1 };
   const day = Number(d);
-  if (day < 1 || day > 31) return undefined;
+  // The day must exist in its month (no 30 February).
+  if (day < 1 || day > new Date(Date.UTC(year, month + 1, 0)).getUTCDate()) return undefined;
+  if (Number(h) > 23 || Number(mi) > 59 || Number(s ?? 0) > 59) return undefined;
   if (h === undefined) return { low: Date.UTC(year, month, day), high: Date.UTC(year, month, day + 1) - 1 };
   const offset = !zone || zone === 'Z' ? 0 : (zone[0] === '-' ? -1 : 1) * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(4, 6))) * 60_000;
   const base = Date.UTC(year, month, day, Number(h), Number(mi), Number(s ?? 0)) - offset;
