@@ -17,7 +17,11 @@ interface PassResult {
   fail: number;
   skip: number;
   ran: boolean;
+  /** Failed test points (not TODO or SKIP), as `file › name`, so a CI log names them at the end. */
+  failures: string[];
 }
+
+const NOT_OK = /^(\s*)not ok \d+ - (.*?)(?:\s+# (TODO|SKIP)\b.*)?$/;
 
 /** Runs tap for one store, echoing its TAP output and reading its closing counts. */
 function runPass(name: string, env: Record<string, string>): Promise<PassResult> {
@@ -30,15 +34,30 @@ function runPass(name: string, env: Record<string, string>): Promise<PassResult>
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let tail = '';
+    let pending = '';
+    let file = '';
+    const failures: string[] = [];
+    const scan = (line: string) => {
+      const subtest = /^# Subtest: (\S+\.test\.ts)$/.exec(line);
+      if (subtest) file = subtest[1];
+      const failed = NOT_OK.exec(line);
+      // Nested points only (indented): the top-level `not ok - file` line repeats the file.
+      if (failed && !failed[3] && failed[1].length > 0) failures.push(`${file} › ${failed[2]}`);
+    };
     child.stdout.on('data', (d: Buffer) => {
       process.stdout.write(d);
-      tail = (tail + d.toString()).slice(-2000);
+      const text = d.toString();
+      tail = (tail + text).slice(-2000);
+      const lines = (pending + text).split('\n');
+      pending = lines.pop() ?? '';
+      lines.forEach(scan);
     });
     child.on('close', (code) => {
       // tap closes with a line like `# { total: 139, pass: 138, fail: 1, skip: 0 }`.
       const summary = /# \{ total: (\d+)(.*?)\}/.exec(tail);
       const count = (word: string) => Number(new RegExp(`${word}: (\\d+)`).exec(summary?.[2] ?? '')?.[1] ?? 0);
-      resolve({ name, exitCode: code ?? 1, pass: count('pass'), fail: count('fail'), skip: count('skip') + count('todo'), ran: Boolean(summary) });
+      scan(pending);
+      resolve({ name, exitCode: code ?? 1, pass: count('pass'), fail: count('fail'), skip: count('skip') + count('todo'), ran: Boolean(summary), failures });
     });
   });
 }
@@ -66,7 +85,10 @@ if (mongoUri) {
 }
 
 console.log('\n=== summary ===');
-for (const r of results) console.log(`${r.name}: ${r.pass} passed, ${r.fail} failed, ${r.skip} skipped${r.exitCode ? ` (exit ${r.exitCode})` : ''}`);
+for (const r of results) {
+  console.log(`${r.name}: ${r.pass} passed, ${r.fail} failed, ${r.skip} skipped${r.exitCode ? ` (exit ${r.exitCode})` : ''}`);
+  for (const failure of r.failures) console.log(`  not ok: ${failure}`);
+}
 let failed = results.some((r) => r.exitCode !== 0 || !r.ran);
 if (mongoProblem) {
   if (underCI) {

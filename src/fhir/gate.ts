@@ -17,6 +17,8 @@ export interface RequestContext {
   /** For the audit trail: the request's id and the caller's address. */
   requestId?: string;
   clientAddress?: string;
+  /** Which door the request came through, for the audit trail (default 'fhir'). */
+  channel?: 'fhir' | 'mhd' | 'xds' | 'api';
 }
 
 export type GateAnswer = { allowed: true } | { allowed: false; visibleAs: 'absent' | 'forbidden'; reason: string };
