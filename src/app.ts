@@ -7,10 +7,11 @@ import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, Fa
 import type { Config } from './config.ts';
 import { isStoreError, type Store } from './store/index.ts';
 import { fromStoreError } from './fhir/repository.ts';
-import { OperationOutcomeError, issueTypeForStatus, operationOutcome } from './fhir/operation-outcome.ts';
+import { OperationOutcomeError, issueTypeForStatus } from './fhir/operation-outcome.ts';
 import type { OperationOutcomeIssue } from './fhir/operation-outcome.ts';
 import { RequestLogController, createLogger, pathOf } from './logging.ts';
 import { registerFhir, type FhirOptions } from './fhir/index.ts';
+import { sendOperationOutcome } from './fhir/error-reply.ts';
 import { fhirSecurity, patientSignIn, setUpSecurity } from './security.ts';
 import { credentialsOver, registerDossier, type DossierOptions } from './dossier/index.ts';
 import { StoreCredentialStore } from './identity/store-credential-store.ts';
@@ -30,8 +31,6 @@ export interface AppDeps {
 
 /** How long /ready waits for the store before saying it is unavailable. */
 const READY_TIMEOUT_MS = 2000;
-
-const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 
 export function buildApp(deps: AppDeps): FastifyInstance {
   const { config, store } = deps;
@@ -99,7 +98,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 function sendError(request: FastifyRequest, reply: FastifyReply, status: number, issues: OperationOutcomeIssue[]): FastifyReply {
   const path = pathOf(request.url);
   if (path === '/fhir' || path.startsWith('/fhir/')) {
-    return reply.code(status).type(FHIR_JSON).send(operationOutcome(issues));
+    return sendOperationOutcome(request, reply, status, issues);
   }
   const message = issues.map((i) => i.diagnostics ?? i.details?.text ?? i.code).join('; ');
   return reply.code(status).send({ error: message });

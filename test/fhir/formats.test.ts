@@ -65,6 +65,36 @@ t.test('malformed XML answers 400 with an OperationOutcome', async (t) => {
   t.match(outcome.issue[0].expression[0], /bogus/);
 });
 
+t.test('an XML client gets its errors as an XML OperationOutcome', async (t) => {
+  const r = await raw('GET', '/fhir/Patient/does-not-exist', undefined, { accept: XML });
+  t.equal(r.statusCode, 404);
+  t.match(r.headers['content-type'], /^application\/fhir\+xml/);
+  const outcome = parseFhirXml(r.body) as { resourceType: string; issue: { code: string }[] };
+  t.equal(outcome.resourceType, 'OperationOutcome');
+  t.equal(outcome.issue[0].code, 'not-found');
+});
+
+t.test('a bad search asked with _format=xml answers 400 in XML with the faulty parameter named', async (t) => {
+  const r = await raw('GET', '/fhir/Patient?birthdate=not-a-date&_format=xml');
+  t.equal(r.statusCode, 400);
+  t.match(r.body, /^<\?xml[^>]*\?>\s*<OperationOutcome xmlns="http:\/\/hl7.org\/fhir">/);
+  t.match(r.body, /birthdate/);
+});
+
+t.test('an XML body refused by validation answers in the Accept format, XML here', async (t) => {
+  const r = await raw('POST', '/fhir/Patient', '<Patient xmlns="http://hl7.org/fhir"><bogus value="1"/></Patient>', { 'content-type': XML, accept: XML });
+  t.equal(r.statusCode, 400);
+  t.match(r.body, /<OperationOutcome xmlns="http:\/\/hl7.org\/fhir">/);
+  t.match(r.body, /<expression value="[^"]*bogus/);
+});
+
+t.test('an Accept the server cannot serve answers 406 in JSON, the only choice left', async (t) => {
+  const r = await raw('GET', '/fhir/metadata', undefined, { accept: 'text/csv' });
+  t.equal(r.statusCode, 406);
+  t.match(r.headers['content-type'], /^application\/fhir\+json/);
+  t.equal(JSON.parse(r.body).resourceType, 'OperationOutcome');
+});
+
 t.test('XML with a DOCTYPE is refused and stores nothing', async (t) => {
   const before = (await api.call('GET', '/fhir/Patient?_summary=count')).body.total;
   const xxe = '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><Patient xmlns="http://hl7.org/fhir"><name><family value="&e;"/></name></Patient>';
