@@ -3,6 +3,7 @@
 import { EVERYTHING_DEFINITION } from './operations/everything.ts';
 import { READ_ONLY_TYPES, SUPPORTED_TYPES } from './resource-types.ts';
 import type { SearchRegistry } from './search/registry.ts';
+import { isWordParam } from './search/words.ts';
 
 const WRITE_INTERACTIONS = ['create', 'update', 'delete'];
 const READ_INTERACTIONS = ['read', 'vread', 'search-type', 'history-instance', 'history-type'];
@@ -35,8 +36,8 @@ export function capabilityStatement(registry: SearchRegistry, options: { baseUrl
           searchInclude: registry.forType(type).filter((p) => p.type === 'reference').map((p) => `${type}:${p.code}`),
           searchParam: registry
             .forType(type)
-            .filter((p) => p.type !== 'special')
-            .map((p) => ({ name: p.code, definition: p.url, type: p.type })),
+            .filter((p) => p.type !== 'special' || isWordParam(p.code))
+            .map((p) => ({ name: p.code, definition: p.url, type: isWordParam(p.code) ? 'string' : p.type, ...(isWordParam(p.code) ? { documentation: 'every word given must appear, as a word or a word prefix, ignoring case and accents' } : {}) })),
           ...(type === 'Patient' ? { operation: [{ name: 'everything', definition: EVERYTHING_DEFINITION }] } : {}),
         })),
         searchParam: SEARCH_RESULT_PARAMS.map((name) => ({ name, type: 'special' })).filter((p) => p.name !== '_has'),

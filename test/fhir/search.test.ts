@@ -324,3 +324,51 @@ t.test('impossible dates and times in a search answer 400', async (t) => {
   t.equal((await api.call('GET', '/fhir/Observation?date=2023-03-10T25:00:00Z')).status, 400);
   t.equal((await api.call('GET', '/fhir/Patient?birthdate=2024-02-29')).status, 200, 'a leap day exists');
 });
+
+t.test('_content finds a resource by words anywhere in it, ignoring case and accents, each word as a prefix', async (t) => {
+  const tag = unique('cont');
+  const match = await create(observation(tag, { note: [{ text: 'Diabète insulinodépendant, suivi trimestriel' }] }));
+  await create(observation(tag, { note: [{ text: 'Hypertension artérielle' }] }));
+  const base = `/fhir/Observation?identifier=urn:tag|${tag}`;
+  t.same(await ids(`${base}&_content=DIABETE`), [match]);
+  t.same(await ids(`${base}&_content=diab%20insulino`), [match], 'every word must be there');
+  t.same(await ids(`${base}&_content=diabete%20arterielle`), [], 'not one word of two');
+});
+
+t.test('_content values separated by commas are alternatives', async (t) => {
+  const tag = unique('cor');
+  const a = await create(observation(tag, { note: [{ text: 'asthme' }] }));
+  const b = await create(observation(tag, { note: [{ text: 'eczéma' }] }));
+  t.same(sorted(await ids(`/fhir/Observation?identifier=urn:tag|${tag}&_content=asthme,eczema`)), sorted([a, b]));
+});
+
+t.test('_text searches the narrative only', async (t) => {
+  const tag = unique('txt');
+  const narrated = await create(observation(tag, { text: { status: 'generated', div: '<div xmlns="http://www.w3.org/1999/xhtml"><p>Fracture du <b>radius</b> gauche</p></div>' } }));
+  await create(observation(tag, { note: [{ text: 'radius' }] }));
+  const base = `/fhir/Observation?identifier=urn:tag|${tag}`;
+  t.same(await ids(`${base}&_text=radius`), [narrated]);
+  t.same(await ids(`${base}&_text=fracture%20gauche`), [narrated]);
+});
+
+t.test('_content is indexed again when a resource changes', async (t) => {
+  const tag = unique('upd');
+  const id = await create(observation(tag, { note: [{ text: 'ancien' }] }));
+  const current = (await api.call('GET', `/fhir/Observation/${id}`)).body;
+  t.equal((await api.call('PUT', `/fhir/Observation/${id}`, { ...current, note: [{ text: 'nouveau' }] })).status, 200);
+  const base = `/fhir/Observation?identifier=urn:tag|${tag}`;
+  t.same(await ids(`${base}&_content=nouveau`), [id]);
+  t.same(await ids(`${base}&_content=ancien`), []);
+});
+
+t.test('a _content value with no word in it answers 400, and a modifier on it too', async (t) => {
+  t.equal((await api.call('GET', '/fhir/Observation?_content=%2C%2E')).status, 400);
+  t.equal((await api.call('GET', '/fhir/Observation?_content:exact=asthme')).status, 400);
+});
+
+t.test('the CapabilityStatement lists _text and _content', async (t) => {
+  const r = await api.call('GET', '/fhir/metadata');
+  const observationEntry = r.body.rest[0].resource.find((x: { type: string }) => x.type === 'Observation');
+  const names = observationEntry.searchParam.map((p: { name: string }) => p.name);
+  t.ok(names.includes('_text') && names.includes('_content'));
+});

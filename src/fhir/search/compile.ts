@@ -8,6 +8,7 @@ import { referenceKeys, unitParam } from './extract.ts';
 import { canonicalSystem, dateRange, normalizeText } from './normalize.ts';
 import { splitBars, splitPrefix, unescapeValue, type Criterion, type ParsedSearch, type Prefix } from './parse.ts';
 import type { SearchRegistry } from './registry.ts';
+import { isWordParam, wordCondition } from './words.ts';
 
 /** Runs a search on another type (for chains and _has); returns matching resources, bounded. */
 export type ResolveSearch = (type: string, params: [string, string][]) => Promise<StoredVersion[]>;
@@ -162,6 +163,11 @@ function valueCondition(c: Criterion, value: string, ctx: CompileContext): Condi
       return quantityCondition(c.def.code, value, c.name);
     case 'composite':
       return compositeCondition(c, value, ctx);
+    case 'special': {
+      const words = isWordParam(c.def.code) ? wordCondition(c.def.code, unescapeValue(value)) : undefined;
+      if (!words) throw invalid(`${c.name}: "${value}" holds no word to search for`, c.name);
+      return words;
+    }
     default:
       throw invalid(`${c.name}: parameters of type ${c.def.type} are not supported`, c.name);
   }

@@ -7,6 +7,7 @@ import { indexKey, sortKey, type IndexValue, type ResourceBody } from '../../sto
 import { baseParts, COMPONENT_SEPARATOR, compositeComponents, compositeParam, type CompositeComponent } from './composite.ts';
 import { canonicalSystem, dateRange, normalizeText } from './normalize.ts';
 import type { SearchParamDef, SearchRegistry } from './registry.ts';
+import { isWordParam, wordIndex } from './words.ts';
 
 type Evaluator = (resource: unknown) => unknown[];
 const compiled = new Map<string, Evaluator>();
@@ -245,7 +246,13 @@ function compositeValues(def: SearchParamDef, resource: ResourceBody, registry: 
 export function extractParams(resource: ResourceBody, defs: SearchParamDef[], registry?: SearchRegistry): ExtractedIndex {
   const index: IndexValue[] = [];
   const sortKeys: Record<string, string> = {};
+  let words: IndexValue[] | undefined;
   for (const def of defs) {
+    if (isWordParam(def.code)) {
+      words ??= wordIndex(resource);
+      index.push(...words.filter((w) => w.param === def.code));
+      continue;
+    }
     if (def.type === 'composite') {
       if (registry) index.push(...compositeValues(def, resource, registry));
       continue;

@@ -4,6 +4,7 @@
 import { OperationOutcomeError } from '../operation-outcome.ts';
 import { isSupportedType } from '../resource-types.ts';
 import type { SearchParamDef, SearchRegistry } from './registry.ts';
+import { isWordParam } from './words.ts';
 
 export type Prefix = 'eq' | 'ne' | 'gt' | 'lt' | 'ge' | 'le' | 'sa' | 'eb' | 'ap';
 const PREFIXES = new Set<string>(['eq', 'ne', 'gt', 'lt', 'ge', 'le', 'sa', 'eb', 'ap']);
@@ -195,7 +196,7 @@ export function parseSearch(type: string, params: [string, string][], registry: 
     const head = dot === -1 ? name : name.slice(0, dot);
     const [code, modifier] = head.split(':');
     const def = registry.get(type, code);
-    if (!def || def.type === 'special') {
+    if (!def || (def.type === 'special' && !isWordParam(code))) {
       unknown(name, def ? `the ${def.type} parameter ${code} is not supported` : `unknown search parameter for ${type}`);
       continue;
     }

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROFILES_DIR, r4DefinitionPath } from '../definitions.ts';
 import { SUPPORTED_TYPES } from '../resource-types.ts';
+import { isWordParam } from './words.ts';
 
 export type SearchParamType = 'number' | 'date' | 'string' | 'token' | 'reference' | 'composite' | 'quantity' | 'uri' | 'special';
 
@@ -79,11 +80,13 @@ export class SearchRegistry {
       for (const p of params) {
         if (!p.base.includes(type) && !p.base.includes('Resource') && !(p.base.includes('DomainResource') && type !== 'Binary')) continue;
         const expression = expressionForType(p.expression, type);
-        // Parameters without an expression here (_content, _query, _text) are not indexed.
-        if (!expression && p.code !== '_id' && p.code !== '_lastUpdated') continue;
+        // Parameters without an expression here (_query, _filter…) are not indexed; _text and
+        // _content are, by words.ts, not by an expression.
+        if (!expression && p.code !== '_id' && p.code !== '_lastUpdated' && !isWordParam(p.code)) continue;
         defs.set(p.code, {
           code: p.code,
-          type: p.type,
+          // R4 types _text and _content as strings; they are searched by words (words.ts).
+          type: isWordParam(p.code) ? 'special' : p.type,
           url: p.url,
           expression,
           targets: p.target ?? [],
