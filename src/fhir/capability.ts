@@ -9,6 +9,9 @@ const WRITE_INTERACTIONS = ['create', 'update', 'delete'];
 const READ_INTERACTIONS = ['read', 'vread', 'search-type', 'history-instance', 'history-type'];
 const SEARCH_RESULT_PARAMS = ['_count', '_sort', '_total', '_summary', '_elements', '_include', '_revinclude', '_has'];
 
+const MHD_CAPABILITIES = 'https://profiles.ihe.net/ITI/MHD/CapabilityStatement';
+const MHD_ACTORS = [`${MHD_CAPABILITIES}/IHE.MHD.DocumentRecipient`, `${MHD_CAPABILITIES}/IHE.MHD.DocumentRecipient.Simplified`, `${MHD_CAPABILITIES}/IHE.MHD.DocumentResponder`];
+
 export function capabilityStatement(registry: SearchRegistry, options: { baseUrl: string; xml: boolean }): Record<string, unknown> {
   return {
     resourceType: 'CapabilityStatement',
@@ -16,6 +19,8 @@ export function capabilityStatement(registry: SearchRegistry, options: { baseUrl
     date: new Date().toISOString().slice(0, 10),
     publisher: 'Carnet',
     kind: 'instance',
+    // The IHE MHD actors served (ITI-65 Provide, ITI-105 Simplified Publish, ITI-66/67/68 queries).
+    instantiates: MHD_ACTORS,
     software: { name: 'Carnet', version: '0.1.0' },
     implementation: { description: 'Carnet shared health record server', url: options.baseUrl },
     fhirVersion: '4.0.1',

@@ -13,6 +13,7 @@ import { everythingRoutes } from './operations/everything.ts';
 import { careHistoryRoutes } from './operations/care-history.ts';
 import { searchTextRoutes } from './operations/search-text.ts';
 import { summaryRoutes } from './operations/summary.ts';
+import { hasInlineDocument, simplifiedPublishBundle } from './mhd/index.ts';
 import { historyBundle, publicResource, searchsetBundle, shapeResource } from './present.ts';
 import type { FhirRepository } from './repository.ts';
 
@@ -217,11 +218,28 @@ export function fhirRoutes(app: FastifyInstance, deps: FhirRouteDeps): void {
       if (found.length === 1) return sendWritten(request, reply, 200, found[0], ctx);
     }
     const body = parseBody(request);
+    if (type === 'DocumentReference' && deps.bundle && hasInlineDocument(body)) return simplifiedPublish(request, reply, ctx, body);
     const id = repo.newId();
     const write = await repo.prepareWrite(ctx, 'create', type, id, body);
     const [v] = await repo.commit([write], ctx);
     return sendWritten(request, reply, 201, v as StoredVersion, ctx);
   });
+
+  /** ITI-105: the DocumentReference is published as the Provide Document Bundle it stands for. */
+  async function simplifiedPublish(request: FastifyRequest, reply: FastifyReply, ctx: RequestContext, doc: ResourceBody): Promise<FastifyReply> {
+    const { bundle, documentEntry } = simplifiedPublishBundle(doc, new Date());
+    let response: Record<string, unknown>;
+    try {
+      response = await (deps.bundle as NonNullable<FhirRouteDeps['bundle']>)(ctx, bundle);
+    } catch (error) {
+      if (error instanceof OperationOutcomeError) throw new OperationOutcomeError(error.status, error.issues.map((i) => relocateIssue(i, documentEntry)));
+      throw error;
+    }
+    const entries = (response.entry ?? []) as { response?: { location?: string } }[];
+    const id = /^DocumentReference\/([^/]+)/.exec(entries[documentEntry]?.response?.location ?? '')?.[1];
+    if (!id) throw new Error('the Simplified Publish transaction did not report the DocumentReference it created');
+    return sendWritten(request, reply, 201, await repo.read(ctx, 'DocumentReference', id), ctx);
+  }
 
   app.put<{ Params: { type: string } }>('/fhir/:type', async (request, reply) => {
     // Conditional update: the criteria pick the resource.
@@ -312,4 +330,15 @@ export function fhirRoutes(app: FastifyInstance, deps: FhirRouteDeps): void {
 /** An OperationOutcome as a plain record, for send(). */
 export function outcomeBody(issues: OperationOutcomeIssue[]): Record<string, unknown> {
   return operationOutcome(issues) as unknown as Record<string, unknown>;
+}
+
+/** An issue about the bundle a Simplified Publish became, pointed back at the DocumentReference sent. */
+function relocateIssue(issue: OperationOutcomeIssue, documentEntry: number): OperationOutcomeIssue {
+  if (!issue.expression) return issue;
+  const expression = issue.expression.map((e) =>
+    e
+      .replace(new RegExp(`^Bundle\\.entry\\[${documentEntry}\\]\\.resource`), 'DocumentReference')
+      .replace(/^Bundle\.entry\[(\d+)\](?:\.resource(?:\.data)?)?$/, (whole, i: string) => (Number(i) < documentEntry ? `DocumentReference.content[${i}].attachment.data` : whole)),
+  );
+  return { ...issue, expression };
 }

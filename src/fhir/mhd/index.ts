@@ -4,3 +4,4 @@
 // Range (binary-routes.ts).
 export { isProvideBundle, mhdIssue, prepareProvideBundle, type MhdErrorCode, type PreparedProvide } from './provide.ts';
 export { PDSM_INTENDED_RECIPIENT, PDSM_IS_ARCHIVED, PROVIDE_BUNDLE_PROFILES } from './profiles.ts';
+export { hasInlineDocument, simplifiedPublishBundle, type SimplifiedPublish } from './simplified-publish.ts';

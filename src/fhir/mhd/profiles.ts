@@ -38,3 +38,10 @@ export function hasProfile(resource: { meta?: Record<string, unknown> } | undefi
   const declared = resource?.meta?.profile;
   return Array.isArray(declared) && declared.some((p) => typeof p === 'string' && profiles.has(canonical(p)));
 }
+
+/** ITI-105 Simplified Publish: a DocumentReference carrying its document in attachment.data. */
+export const SIMPLIFIED_PUBLISH_PROFILE = `${MHD}/IHE.MHD.SimplifiedPublish.DocumentReference`;
+export const MINIMAL_PROVIDE_BUNDLE = `${MHD}/IHE.MHD.Minimal.ProvideBundle`;
+export const MINIMAL_SUBMISSION_SET = `${MHD}/IHE.MHD.Minimal.SubmissionSet`;
+export const MHD_LIST_TYPES = 'https://profiles.ihe.net/ITI/MHD/CodeSystem/MHDlistTypes';
+export const MHD_DESIGNATION_TYPE = `${MHD}/ihe-designationType`;
