@@ -372,3 +372,29 @@ t.test('the CapabilityStatement lists _text and _content', async (t) => {
   const names = observationEntry.searchParam.map((p: { name: string }) => p.name);
   t.ok(names.includes('_text') && names.includes('_content'));
 });
+
+t.test('token :in finds codes of a value set, by system and code', async (t) => {
+  const tag = unique('vsin');
+  const vital = await create(observation(tag, { category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'vital-signs' }] }] }));
+  await create(observation(tag, { category: [{ coding: [{ system: 'urn:other', code: 'vital-signs' }] }] }));
+  t.same(await ids(`/fhir/Observation?identifier=urn:tag|${tag}&category:in=http://hl7.org/fhir/ValueSet/observation-category`), [vital]);
+});
+
+t.test('token :not-in finds resources with no code of the value set', async (t) => {
+  const tag = unique('vsnot');
+  await create(observation(tag, { category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'laboratory' }] }] }));
+  const other = await create(observation(tag, { category: [{ coding: [{ system: 'urn:other', code: 'laboratory' }] }] }));
+  t.same(await ids(`/fhir/Observation?identifier=urn:tag|${tag}&category:not-in=http://hl7.org/fhir/ValueSet/observation-category`), [other]);
+});
+
+t.test('token :in matches code elements, which carry no system', async (t) => {
+  const tag = unique('vscode');
+  const a = await create(observation(tag, { status: 'final' }));
+  t.same(await ids(`/fhir/Observation?identifier=urn:tag|${tag}&status:in=http://hl7.org/fhir/ValueSet/observation-status`), [a]);
+});
+
+t.test('token :in with a value set that cannot be enumerated answers 400', async (t) => {
+  const r = await api.call('GET', '/fhir/Observation?category:in=http://example.org/ValueSet/unknown');
+  t.equal(r.status, 400);
+  t.match(r.body.issue[0].diagnostics, /cannot be enumerated|unknown/);
+});

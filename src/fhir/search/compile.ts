@@ -9,6 +9,7 @@ import { canonicalSystem, dateRange, normalizeText } from './normalize.ts';
 import { splitBars, splitPrefix, unescapeValue, type Criterion, type ParsedSearch, type Prefix } from './parse.ts';
 import type { SearchRegistry } from './registry.ts';
 import { isWordParam, wordCondition } from './words.ts';
+import { expandValueSet } from '../validation/value-sets.ts';
 
 /** Runs a search on another type (for chains and _has); returns matching resources, bounded. */
 export type ResolveSearch = (type: string, params: [string, string][]) => Promise<StoredVersion[]>;
@@ -84,7 +85,24 @@ function tokenCondition(c: Criterion, value: string): Condition {
     if (v === undefined) throw invalid(`${c.name}: :of-type takes system|code|value`, c.name);
     return { param, in: [indexKey('of-type', `${canonicalSystem(system)}|${code}|${v}`)] };
   }
+  if (c.modifier === 'in' || c.modifier === 'not-in') return valueSetCondition(c, unescapeValue(value));
   return { param, in: [tokenKey(value)] };
+}
+
+/** Value sets larger than this are refused for :in rather than sent as a huge key list. */
+const MAX_VALUE_SET_CODES = 1000;
+
+/**
+ * :in / :not-in a value set Carnet can enumerate (the R4 ones and profiles/): its members as
+ * system|code keys, and as system-less codes for `code` elements, which carry no system.
+ */
+function valueSetCondition(c: Criterion, url: string): Condition {
+  const expansion = expandValueSet(url.split('|')[0]);
+  if (!expansion) throw invalid(`${c.name}: the value set ${url} is unknown here or cannot be enumerated`, c.name);
+  if (expansion.pairs.size > MAX_VALUE_SET_CODES) throw invalid(`${c.name}: the value set ${url} has more than ${MAX_VALUE_SET_CODES} codes`, c.name);
+  const keys = [...[...expansion.pairs].map((pair) => indexKey('system-code', pair)), ...[...expansion.codes].map((code) => indexKey('no-system', code))];
+  const members: Condition = { param: c.def.code, in: keys };
+  return c.modifier === 'not-in' ? { not: members } : members;
 }
 
 /** The index key a token search value (`code`, `system|code`, `|code`, `system|`) looks up. */
