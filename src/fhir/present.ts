@@ -111,28 +111,28 @@ export function searchsetBundle(options: {
   if (options.warnings.length) {
     entry.push({ resource: { resourceType: 'OperationOutcome', issue: options.warnings }, search: { mode: 'outcome' } });
   }
-  const link = [{ relation: 'self', url: options.selfUrl }];
-  if (options.nextUrl) link.push({ relation: 'next', url: options.nextUrl });
   return {
-    resourceType: 'Bundle',
-    id: crypto.randomUUID(),
-    meta: { lastUpdated: new Date().toISOString() },
-    type: 'searchset',
+    ...bundleHead('searchset'),
     ...(options.total !== undefined ? { total: options.total } : {}),
-    link,
+    link: pageLinks(options),
     entry,
   };
 }
 
+/** A new Bundle's opening: its own id, when it was made, its type. */
+function bundleHead(type: 'searchset' | 'history'): Record<string, unknown> {
+  return { resourceType: 'Bundle', id: crypto.randomUUID(), meta: { lastUpdated: new Date().toISOString() }, type };
+}
+
+/** self, and next when there is a next page. */
+function pageLinks(options: { selfUrl: string; nextUrl?: string }): { relation: string; url: string }[] {
+  return [{ relation: 'self', url: options.selfUrl }, ...(options.nextUrl ? [{ relation: 'next', url: options.nextUrl }] : [])];
+}
+
 export function historyBundle(options: { baseUrl: string; selfUrl: string; nextUrl?: string; entries: StoredVersion[] }): Record<string, unknown> {
-  const link = [{ relation: 'self', url: options.selfUrl }];
-  if (options.nextUrl) link.push({ relation: 'next', url: options.nextUrl });
   return {
-    resourceType: 'Bundle',
-    id: crypto.randomUUID(),
-    meta: { lastUpdated: new Date().toISOString() },
-    type: 'history',
-    link,
+    ...bundleHead('history'),
+    link: pageLinks(options),
     entry: options.entries.map((v) => ({
       fullUrl: fullUrl(options.baseUrl, v),
       ...(v.resource ? { resource: publicResource(v.resource) } : {}),
