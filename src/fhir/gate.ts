@@ -19,6 +19,8 @@ export interface RequestContext {
   clientAddress?: string;
   /** Which door the request came through, for the audit trail (default 'fhir'). */
   channel?: 'fhir' | 'mhd' | 'xds' | 'api';
+  /** The IHE transaction the request is (ITI-41, ITI-65…), for the audit's event type. */
+  transaction?: string;
 }
 
 export type GateAnswer = { allowed: true } | { allowed: false; visibleAs: 'absent' | 'forbidden'; reason: string };

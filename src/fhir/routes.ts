@@ -13,7 +13,7 @@ import { everythingRoutes } from './operations/everything.ts';
 import { careHistoryRoutes } from './operations/care-history.ts';
 import { searchTextRoutes } from './operations/search-text.ts';
 import { summaryRoutes } from './operations/summary.ts';
-import { hasInlineDocument, simplifiedPublishBundle } from './mhd/index.ts';
+import { hasInlineDocument, isProvideBundle, simplifiedPublishBundle } from './mhd/index.ts';
 import { historyBundle, publicResource, searchsetBundle, shapeResource } from './present.ts';
 import type { FhirRepository } from './repository.ts';
 
@@ -189,7 +189,8 @@ export function fhirRoutes(app: FastifyInstance, deps: FhirRouteDeps): void {
       if (body?.resourceType !== 'Bundle' || !deps.bundle) {
         throw new OperationOutcomeError(400, [{ severity: 'error', code: 'invalid', diagnostics: 'POST /fhir takes a batch or transaction Bundle' }]);
       }
-      return send(request, reply, 200, await deps.bundle(ctx, body));
+      // An MHD ITI-65 is audited as such.
+      return send(request, reply, 200, await deps.bundle(isProvideBundle(body) ? { ...ctx, channel: 'mhd', transaction: 'ITI-65' } : ctx, body));
     });
   }
 
@@ -230,7 +231,7 @@ export function fhirRoutes(app: FastifyInstance, deps: FhirRouteDeps): void {
     const { bundle, documentEntry } = simplifiedPublishBundle(doc, new Date());
     let response: Record<string, unknown>;
     try {
-      response = await (deps.bundle as NonNullable<FhirRouteDeps['bundle']>)(ctx, bundle);
+      response = await (deps.bundle as NonNullable<FhirRouteDeps['bundle']>)({ ...ctx, channel: 'mhd', transaction: 'ITI-105' }, bundle);
     } catch (error) {
       if (error instanceof OperationOutcomeError) throw new OperationOutcomeError(error.status, error.issues.map((i) => relocateIssue(i, documentEntry)));
       throw error;
