@@ -139,3 +139,31 @@ void t.test('ITI-62: removing a document but not the associations pointing at it
   t.same(checkRemoval([OLD], registry).map((e) => [e.code, e.location]), [['ReferencesExistException', OLD]]);
   t.same(checkRemoval([OLD, LID], registry), []);
 });
+
+const SET_MEMBER = 'urn:uuid:5e7a0000-0000-4000-8000-000000000001';
+const FOLDER_MEMBER = 'urn:uuid:f01d0000-0000-4000-8000-000000000001';
+/** A SubmissionSet → OLD HasMember and a Folder → OLD HasMember, nothing pointing at either (ids found whatever their case, as the registry does). */
+const memberships = {
+  kindOf: (id: string) => {
+    const lc = id.toLowerCase();
+    return lc === OLD ? ('DocumentEntry' as const) : [SET_MEMBER, FOLDER_MEMBER].includes(lc) ? ('Association' as const) : undefined;
+  },
+  associationsOf: (id: string) => (id.toLowerCase() === OLD ? [SET_MEMBER, FOLDER_MEMBER] : []),
+  associationOf: (id: string) => {
+    const lc = id.toLowerCase();
+    return lc === SET_MEMBER ? { type: 'HasMember', sourceKind: 'SubmissionSet', targetUuid: OLD } : lc === FOLDER_MEMBER ? { type: 'HasMember', sourceKind: 'Folder', targetUuid: OLD } : undefined;
+  },
+};
+
+void t.test('ITI-62: a Folder membership may be removed alone (the document leaves the folder)', async (t) => {
+  t.same(checkRemoval([FOLDER_MEMBER], memberships), []);
+});
+
+void t.test('ITI-62: a SubmissionSet membership removed without its member is ReferencesExistException', async (t) => {
+  t.same(checkRemoval([SET_MEMBER], memberships).map((e) => [e.code, e.location]), [['ReferencesExistException', SET_MEMBER]]);
+  t.same(checkRemoval([OLD, SET_MEMBER, FOLDER_MEMBER], memberships), [], 'with its member, it goes');
+});
+
+void t.test('ITI-62: the associations removed with an object are matched whatever the case of their entryUUIDs', async (t) => {
+  t.same(checkRemoval([OLD.toUpperCase(), SET_MEMBER.toUpperCase(), FOLDER_MEMBER], memberships).map((e) => e.code), []);
+});

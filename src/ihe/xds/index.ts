@@ -91,4 +91,5 @@ export {
 export type { MhdMappingOptions, MhdResources } from './mhd-mapping.ts';
 
 export { registerXds } from './routes.ts';
-export type { XdsDeps } from './service/index.ts';
+export { createXdsService, DEFAULT_XDS_LIMITS } from './service/index.ts';
+export type { XdsDeps, XdsLimits } from './service/index.ts';

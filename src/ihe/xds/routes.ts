@@ -19,7 +19,7 @@ import { readXdsRequest } from './request.ts';
 import type { Call, XdsAnswer, XdsDeps, XdsService } from './service/index.ts';
 import { createXdsService, runTransaction } from './service/index.ts';
 import { buildSoapEnvelope, buildSoapFault, classifyRequestContentType, FAULT_SUBCODES, soapContentType, SoapFault, toSoapFault } from './soap.ts';
-import type { XdsEndpoint } from './transactions.ts';
+import type { TransactionId, XdsEndpoint } from './transactions.ts';
 import { NS } from './vocabulary.ts';
 
 const FAILED_AUTHENTICATION = { ns: NS.wsse, prefix: 'wsse', name: 'FailedAuthentication' } as const;
@@ -40,7 +40,17 @@ function callOf(request: FastifyRequest, deps: XdsDeps): Call {
     const reason = error.issues[0]?.diagnostics ?? 'authentication failed';
     throw new SoapFault('Sender', reason, { subcode: FAILED_AUTHENTICATION, httpStatus: error.status === 403 ? 403 : 401 });
   }
-  return { ctx: { baseUrl, strict: true, ...identity }, system: { baseUrl, strict: true } };
+  return { ctx: { baseUrl, strict: true, channel: 'xds', ...identity }, system: { baseUrl, strict: true, channel: 'xds' } };
+}
+
+/**
+ * The call of one decoded request, its IHE transaction named in both contexts so that the audit
+ * trail records an XDS event type (ITI-41 Import, ITI-18 Query…) rather than FHIR interactions.
+ */
+function forTransaction(call: Call, transaction: TransactionId): Call {
+  // RequestContext does not declare `transaction`: the audit side (security.ts) reads it where present.
+  const tag = (ctx: RequestContext): RequestContext => Object.assign({}, ctx, { transaction });
+  return { ctx: tag(call.ctx), system: tag(call.system) };
 }
 
 function sendMtom(reply: FastifyReply, contentType: string, body: AsyncIterable<Buffer>): FastifyReply {
@@ -67,7 +77,7 @@ async function handle(svc: XdsService, deps: XdsDeps, endpoint: XdsEndpoint, req
     const body = (request.body ?? request.raw) as AsyncIterable<Uint8Array>;
     const xds = await readXdsRequest(contentType, body, endpoint);
     relatesTo = xds.soap.messageId;
-    const answer = await runTransaction(svc, call, xds);
+    const answer = await runTransaction(svc, forTransaction(call, xds.transaction), xds);
     // Codes and timings only: never identifiers, names or content.
     request.log.info({ xds: { transaction: xds.transaction, errors: answer.errors.map((e) => e.code), ms: Date.now() - started } }, 'xds request');
     return sendAnswer(reply, xds, answer, classifyRequestContentType(contentType).kind === 'mtom');

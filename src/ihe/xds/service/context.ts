@@ -27,6 +27,17 @@ export interface DossierSource {
   dossier(ctx: RequestContext, patientId: string): Promise<DossierFacts | undefined>;
 }
 
+/** The registry's limits: data, set by the deployment (XdsDeps.limits) over these defaults. */
+export interface XdsLimits {
+  /**
+   * The most objects one stored query may gather or answer; more is XDSTooManyResults (ITI TF-2a
+   * 3.18.4.1.3), so that a broad query is narrowed by its sender instead of loading a dossier whole.
+   */
+  readonly maxQueryResults: number;
+}
+
+export const DEFAULT_XDS_LIMITS: XdsLimits = { maxQueryResults: 1000 };
+
 export interface XdsDeps {
   config: Pick<Config, 'affinityDomain' | 'ihePatientIdAuthorities' | 'xdsRepositoryUniqueId' | 'publicBaseUrl'>;
   /** The repository registerFhir returned: XDS and FHIR share it, and its gate. */
@@ -38,6 +49,8 @@ export interface XdsDeps {
     gate: DossierSource;
     context(request: FastifyRequest): Partial<RequestContext>;
   };
+  /** Over DEFAULT_XDS_LIMITS. */
+  limits?: Partial<XdsLimits>;
 }
 
 /** One XDS request: the caller's context and the registry's own. */
@@ -51,6 +64,7 @@ export interface XdsService {
   readonly system: FhirRepository;
   readonly domain: AffinityDomain;
   readonly repositoryUniqueId: string;
+  readonly limits: XdsLimits;
   /**
    * May the caller set or lift this visibility label on this stored resource? Undefined when
    * access control is off (everything is allowed then).
@@ -83,5 +97,7 @@ export function createXdsService(deps: XdsDeps): XdsService {
       return decideLabelChange({ actor, dossier, resource: facts, label, mode, matrix }).allowed;
     }
     : undefined;
-  return { user: repository, system, domain, repositoryUniqueId: config.xdsRepositoryUniqueId, ...(mayChangeLabel ? { mayChangeLabel } : {}) };
+  const limits = { ...DEFAULT_XDS_LIMITS, ...deps.limits };
+  if (!Number.isInteger(limits.maxQueryResults) || limits.maxQueryResults < 1) throw new RangeError('XDS limits: maxQueryResults must be a positive integer');
+  return { user: repository, system, domain, repositoryUniqueId: config.xdsRepositoryUniqueId, limits, ...(mayChangeLabel ? { mayChangeLabel } : {}) };
 }

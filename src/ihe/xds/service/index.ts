@@ -21,8 +21,8 @@ import { registerSubmission } from './submit.ts';
 import { updateDocumentSet } from './update.ts';
 import { validateSubmission } from '../validate.ts';
 
-export { createXdsService } from './context.ts';
-export type { Call, XdsDeps, XdsService } from './context.ts';
+export { createXdsService, DEFAULT_XDS_LIMITS } from './context.ts';
+export type { Call, XdsDeps, XdsLimits, XdsService } from './context.ts';
 export { ACCESS_DENIED } from './errors.ts';
 
 export type XdsAnswer =

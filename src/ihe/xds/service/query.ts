@@ -14,7 +14,7 @@ import { codingSchemeToSystem, dtmToFhir } from '../mhd-mapping.ts';
 import { formatCx, parseCx } from '../hl7v2.ts';
 import type { Call, XdsService } from './context.ts';
 import type { Item } from './view.ts';
-import { token, View } from './view.ts';
+import { token, tooManyResults, View } from './view.ts';
 
 const DOCUMENT_STATUS: Record<string, string> = {
   [STATUS.approved]: 'current',
@@ -291,7 +291,17 @@ function canonicalCx(value: string): string {
   return formatCx(parseCx(value));
 }
 
-/** Runs an ITI-18 request as the caller. Throws XdsRefusal for refusals. */
+/** How many objects an answer holds (what XDSTooManyResults counts). */
+export function objectCount(objects: RegistryObjects): number {
+  return objects.documentEntries.length + objects.submissionSets.length + objects.folders.length + objects.associations.length;
+}
+
+/**
+ * Runs an ITI-18 request as the caller. Throws XdsRefusal for refusals, XDSTooManyResults
+ * among them: each search stops past the limit, and so does an answer that gathers more.
+ */
 export async function registryStoredQuery(svc: XdsService, call: Call, request: AdhocQueryRequest): Promise<RegistryObjects> {
-  return new QueryRunner(svc, call).run(request.query);
+  const objects = await new QueryRunner(svc, call).run(request.query);
+  if (objectCount(objects) > svc.limits.maxQueryResults) throw tooManyResults(svc.limits.maxQueryResults);
+  return objects;
 }

@@ -3,9 +3,12 @@
 // repository holds no document the registry no longer lists), and the named associations are
 // taken off the resource that holds them (List.entry, relatesTo, or an extension).
 //
-// Associations have no resource of their own: they are found on the objects the request names
-// and on the resources that point at those objects. An association named alone, with neither of
-// its ends in the request, is not found (UnresolvedReferenceException).
+// Associations have no resource of their own: they are found on the objects the request names,
+// on the resources that point at those objects, and — for an association named alone, such as a
+// document's membership of a Folder — on the resource holding it, located through the
+// `xds-association` search parameter (association ids, and association ends that are
+// associations). An association the caller cannot see is not found (UnresolvedReferenceException),
+// like one that does not exist.
 import type { PreparedWrite } from '../../../fhir/index.ts';
 import type { RegistryError } from '../errors.ts';
 import { hasErrors } from '../errors.ts';
@@ -17,6 +20,25 @@ import { withoutAssociation } from './edits.ts';
 import { guarded } from './errors.ts';
 import type { Item } from './view.ts';
 import { localBinaryId, systemView, View } from './view.ts';
+
+/** The search parameter that indexes association ids (and association-typed ends) on their holders. */
+export const ASSOCIATION_SEARCH_PARAM = 'xds-association';
+
+/**
+ * Resources holding an association with one of these ids, or pointing at one of them, as the
+ * registry sees them; none when the store has no association index (the search parameter is
+ * then not defined, and such associations stay unresolved).
+ */
+async function associationHolders(svc: XdsService, registry: View, uuids: readonly string[]): Promise<Item[]> {
+  if (uuids.length === 0) return [];
+  const values = [...new Set(uuids.flatMap((u) => [u, u.toLowerCase()]))].join(',');
+  const out: Item[] = [];
+  for (const type of ['List', 'DocumentReference'] as const) {
+    if (!svc.system.registry.get(type, ASSOCIATION_SEARCH_PARAM)) continue;
+    out.push(...(await registry.search(type, [[ASSOCIATION_SEARCH_PARAM, values]], 'remove these associations')));
+  }
+  return out;
+}
 
 export async function deleteDocumentSet(svc: XdsService, call: Call, request: RemoveMetadataRequest): Promise<RegistryError[]> {
   const errors: RegistryError[] = [...request.issues];
@@ -35,6 +57,9 @@ export async function deleteDocumentSet(svc: XdsService, call: Call, request: Re
       for (const h of await registry.search('DocumentReference', [['patient', subject], ['relatesto', item.ref]], 'remove these objects')) holders.set(h.ref, h);
     }
   }
+  // Associations named alone: their holders, and the holders of associations pointing at them.
+  const alone = request.entryUuids.filter((u) => !named.some((n) => n.uuid.toLowerCase() === u.toLowerCase()));
+  for (const h of await associationHolders(svc, registry, alone)) holders.set(h.ref, h);
   const located = new Map<string, { holder: Item; index: number; association: Association }>();
   for (const holder of holders.values()) {
     const v = holder === named.find((n) => n.ref === holder.ref) ? view : registry;
@@ -42,11 +67,24 @@ export async function deleteDocumentSet(svc: XdsService, call: Call, request: Re
     v.convert(holder).associations.forEach((association, index) => located.set(association.entryUuid.toLowerCase(), { holder, index, association }));
   }
   const byUuid = new Map(named.map((i) => [i.uuid.toLowerCase(), i]));
+  // Associations named alone, on holders the caller cannot see, are as good as absent.
+  for (const uuid of alone) {
+    const found = located.get(uuid.toLowerCase());
+    if (found && !(await view.visible(found.holder.ref))) located.delete(uuid.toLowerCase());
+  }
+  const kindOfUuid = (uuid: string) => byUuid.get(uuid.toLowerCase())?.kind ?? [...holders.values()].find((h) => h.uuid.toLowerCase() === uuid.toLowerCase())?.kind;
   errors.push(...checkRemoval(request.entryUuids, {
     kindOf: (uuid) => byUuid.get(uuid.toLowerCase())?.kind ?? (located.has(uuid.toLowerCase()) ? 'Association' : undefined),
     associationsOf: (uuid) => [...located.values()]
       .filter(({ association: a }) => a.sourceUuid.toLowerCase() === uuid.toLowerCase() || a.targetUuid.toLowerCase() === uuid.toLowerCase())
       .map(({ association }) => association.entryUuid),
+    associationOf: (uuid) => {
+      const found = located.get(uuid.toLowerCase());
+      if (!found) return undefined;
+      const { association: a, holder } = found;
+      const sourceKind = holder.uuid.toLowerCase() === a.sourceUuid.toLowerCase() ? holder.kind : kindOfUuid(a.sourceUuid);
+      return { ...(a.type ? { type: a.type } : {}), ...(sourceKind ? { sourceKind } : {}), targetUuid: a.targetUuid };
+    },
   }));
   if (hasErrors(errors)) return errors;
 

@@ -1,8 +1,9 @@
 // Registering a submission (ITI-42, and ITI-41 once its documents are staged): the registry
 // checks against the store, entryUUIDs assigned, the objects mapped to FHIR (MHD) and committed
 // in ONE repository commit with everything the submission implies — documents' Binaries, the
-// replaced entries set to Deprecated (superseded), existing Folders that gain members — so the
-// store holds all of it or none of it.
+// replaced entries set to Deprecated (superseded), existing Folders that gain members (those the
+// submission names, and those of a replaced entry, which its replacement joins) — so the store
+// holds all of it or none of it.
 import { randomUUID } from 'node:crypto';
 import type { PreparedWrite } from '../../../fhir/index.ts';
 import type { ResourceBody } from '../../../store/index.ts';
@@ -13,14 +14,14 @@ import { dtmToFhir, toMhd, XDS_EXTENSION } from '../mhd-mapping.ts';
 import type { Association, RegistryObjects } from '../model.ts';
 import { assignEntryUuids } from '../model.ts';
 import { checkAgainstRegistry, patientKey } from '../registry-checks.ts';
-import { STATUS } from '../vocabulary.ts';
+import { ASSOCIATION_TYPE_URN, STATUS } from '../vocabulary.ts';
 import type { Call, XdsService } from './context.ts';
 import { nowDtm, withMember, withStatus } from './edits.ts';
 import { guarded } from './errors.ts';
 import type { GatheredFacts } from './facts.ts';
 import { gatherFacts } from './facts.ts';
 import type { Item } from './view.ts';
-import { View } from './view.ts';
+import { systemView, View } from './view.ts';
 
 /** A document provided by ITI-41, its bytes already in a staged blob. */
 export interface StagedDocument {
@@ -63,9 +64,17 @@ export async function binaryWrite(svc: XdsService, call: Call, id: string, docum
   return { ...write, blobs: [document.blobId] };
 }
 
+/** A Folder membership the registry adds itself (a replacement joining the replaced entry's Folders). */
+export interface OwnMembership {
+  readonly folder: Item;
+  readonly association: Association;
+}
+
 /**
  * Associations whose source is an existing object: a Folder gaining members is updated; any
- * other kind is refused. Returns the errors.
+ * other kind is refused. `own` are memberships the registry adds on its own account: a Folder
+ * that only gains those is written by the registry, one the submission names too is written as
+ * the caller (who asked for that change). Returns the errors.
  */
 export async function placeOnExisting(
   svc: XdsService,
@@ -74,24 +83,64 @@ export async function placeOnExisting(
   existing: ReadonlyMap<string, Item>,
   refOf: (uuid: string) => string,
   writes: WriteSet,
+  own: readonly OwnMembership[] = [],
 ): Promise<RegistryError[]> {
   const errors: RegistryError[] = [];
-  const updated = new Map<string, { item: Item; resource: ResourceBody }>();
+  const updated = new Map<string, { item: Item; resource: ResourceBody; asCaller: boolean }>();
+  const add = (folder: Item, a: Association, asCaller: boolean) => {
+    const current = updated.get(folder.ref) ?? { item: folder, resource: folder.resource, asCaller: false };
+    current.resource = withMember(current.resource, refOf(a.targetUuid), a, dtmToFhir(nowDtm()));
+    current.asCaller ||= asCaller;
+    updated.set(folder.ref, current);
+  };
   for (const a of unplaced) {
     const source = existing.get(a.sourceUuid);
     if (a.type !== 'HasMember' || source?.kind !== 'Folder') {
       errors.push(registryError('XDSRegistryMetadataError', 'only Folder memberships may start at an object already in the registry', a.entryUuid));
       continue;
     }
-    const current = updated.get(source.ref) ?? { item: source, resource: source.resource };
-    current.resource = withMember(current.resource, refOf(a.targetUuid), a, dtmToFhir(nowDtm()));
-    updated.set(source.ref, current);
+    add(source, a, true);
   }
   if (errors.length > 0) return errors;
-  for (const { item, resource } of updated.values()) {
-    writes.add(await guarded('add members to this folder', () => svc.user.prepareWrite(call.ctx, 'update', 'List', item.id, resource, item.version.versionId), item.uuid));
+  // A Folder this request already rewrites (a new version deprecating it) gains nothing more.
+  for (const { folder, association } of own) if (!writes.has('List', folder.id)) add(folder, association, false);
+  for (const { item, resource, asCaller } of updated.values()) {
+    const [repo, ctx] = asCaller ? [svc.user, call.ctx] : [svc.system, call.system];
+    writes.add(await guarded('add members to this folder', () => repo.prepareWrite(ctx, 'update', 'List', item.id, resource, item.version.versionId), item.uuid));
   }
   return [];
+}
+
+/**
+ * The Folders holding each DocumentEntry an RPLC / XFRM_RPLC replaces, as memberships of its
+ * replacement (ITI TF-3 4.2.2.2: the replacement is placed in the same Folders). Folders are
+ * found by the registry's own view: a Folder the caller cannot see still gains the replacement.
+ * A membership the submission already states is not added twice; only Approved Folders count.
+ */
+export async function replacementMemberships(svc: XdsService, call: Call, associations: readonly Association[], existing: ReadonlyMap<string, Item>): Promise<OwnMembership[]> {
+  const registry = systemView(svc, call);
+  const out: OwnMembership[] = [];
+  const stated = (folderUuid: string, target: string) =>
+    associations.some((a) => a.type === 'HasMember' && a.targetUuid === target && (a.sourceUuid === folderUuid || existing.get(a.sourceUuid)?.uuid === folderUuid)) ||
+    out.some((m) => m.folder.uuid === folderUuid && m.association.targetUuid === target);
+  for (const a of associations) {
+    if (!a.type || !REPLACING.has(a.type)) continue;
+    const replaced = existing.get(a.targetUuid);
+    const subject = (replaced?.resource as { subject?: { reference?: string } } | undefined)?.subject?.reference;
+    if (!replaced || replaced.type !== 'DocumentReference' || !subject) continue;
+    const folders = await registry.search('List', [['patient', subject], ['item', replaced.ref], ['code', 'folder']], 'place the replacement in its folders');
+    for (const folder of folders) {
+      const c = registry.convert(folder);
+      if (c.kind !== 'Folder' || (c.object.availabilityStatus ?? STATUS.approved) !== STATUS.approved || stated(folder.uuid, a.sourceUuid)) continue;
+      out.push({
+        folder,
+        association: {
+          entryUuid: `urn:uuid:${randomUUID()}`, type: 'HasMember', typeUrn: ASSOCIATION_TYPE_URN.HasMember, sourceUuid: folder.uuid, targetUuid: a.sourceUuid, extraSlots: [],
+        },
+      });
+    }
+  }
+  return out;
 }
 
 /** Deprecates the DocumentEntries that RPLC / XFRM_RPLC associations replace. */
@@ -169,7 +218,8 @@ export async function registerSubmission(
   for (const r of mhd.lists) {
     writes.add(await guarded('add submission sets and folders to this dossier', () => svc.user.prepareWrite(call.ctx, 'create', 'List', r.id as string, r)));
   }
-  const placement = await placeOnExisting(svc, call, mhd.unplaced, gathered.byUuid, refOf, writes);
+  const own = await replacementMemberships(svc, call, objects.associations, gathered.byUuid);
+  const placement = await placeOnExisting(svc, call, mhd.unplaced, gathered.byUuid, refOf, writes, own);
   if (placement.length > 0) return [...errors, ...placement];
   await deprecateReplaced(svc, call, objects.associations, gathered.byUuid, writes);
   for (const [uuid, document] of documents) writes.add(await binaryWrite(svc, call, options.resourceId(uuid), document));

@@ -18,17 +18,18 @@ import type { ResourceBody } from '../../../store/index.ts';
 import type { RegistryError } from '../errors.ts';
 import { hasErrors, registryError } from '../errors.ts';
 import { XDS_EXTENSION } from '../mhd-datatypes.ts';
-import { documentReferenceToDocumentEntry, dtmToFhir, toMhd } from '../mhd-mapping.ts';
+import { documentReferenceToDocumentEntry, toMhd } from '../mhd-mapping.ts';
 import type { Code, DocumentEntry } from '../model.ts';
 import { assignEntryUuids } from '../model.ts';
 import { checkAgainstRegistry } from '../registry-checks.ts';
 import type { UpdateDocumentSetRequest } from '../update.ts';
 import { validateSubmission } from '../validate.ts';
-import { STATUS } from '../vocabulary.ts';
+import { ASSOCIATION_TYPE_URN, STATUS } from '../vocabulary.ts';
 import type { Call, XdsService } from './context.ts';
-import { isVisibilityCode, nowDtm, VISIBILITY_LABELS, withLabelsOf, withMember, withStatus } from './edits.ts';
+import { isVisibilityCode, nowDtm, VISIBILITY_LABELS, withLabelsOf, withStatus } from './edits.ts';
 import { accessDenied, guarded, XdsRefusal } from './errors.ts';
 import { gatherFacts } from './facts.ts';
+import type { OwnMembership } from './submit.ts';
 import { fixListTargets, mappingOptions, placeOnExisting, WriteSet } from './submit.ts';
 import type { Item } from './view.ts';
 import { localBinaryId, systemView, View } from './view.ts';
@@ -158,7 +159,8 @@ export async function updateDocumentSet(svc: XdsService, call: Call, update: Upd
     const body = previous ? { ...r, entry: [...(r.entry ?? []), ...copiedMembers(previous)] } : r;
     writes.add(await prepare('update this folder', 'create', 'List', r.id as string, body as unknown as ResourceBody));
   }
-  const folderUpdates = new Map<string, { item: Item; resource: ResourceBody }>();
+  // Memberships the registry adds itself; placed with the submission's own (one write per Folder).
+  const own: OwnMembership[] = [];
   for (const u of update.metadataUpdates) {
     const previous = previousOf.get(u.object.entryUuid) as Item;
     const newUuid = u.object.entryUuid;
@@ -186,16 +188,12 @@ export async function updateDocumentSet(svc: XdsService, call: Call, update: Upd
     if (u.propagate) {
       const subject = (previous.resource as { subject?: { reference?: string } }).subject?.reference ?? '';
       const folders = subject ? await registry.search('List', [['patient', subject], ['item', previous.ref], ['code', 'folder']], 'update this document') : [];
-      for (const folder of folders.filter((f) => f.kind === 'Folder')) {
-        const current = folderUpdates.get(folder.ref) ?? { item: folder, resource: folder.resource };
-        const membership = { entryUuid: `urn:uuid:${randomUUID()}`, type: 'HasMember' as const, typeUrn: 'urn:oasis:names:tc:ebxml-regrep:AssociationType:HasMember', sourceUuid: folder.uuid, targetUuid: newUuid, extraSlots: [] };
-        current.resource = withMember(current.resource, `DocumentReference/${newest.id as string}`, membership, dtmToFhir(now));
-        folderUpdates.set(folder.ref, current);
+      const stated = (folder: Item) => submission.associations.some((a) =>
+        a.type === 'HasMember' && a.targetUuid === newUuid && (gathered.byUuid.get(a.sourceUuid)?.uuid ?? a.sourceUuid).toLowerCase() === folder.uuid.toLowerCase());
+      for (const folder of folders.filter((f) => f.kind === 'Folder' && !stated(f))) {
+        own.push({ folder, association: { entryUuid: `urn:uuid:${randomUUID()}`, type: 'HasMember', typeUrn: ASSOCIATION_TYPE_URN.HasMember, sourceUuid: folder.uuid, targetUuid: newUuid, extraSlots: [] } });
       }
     }
-  }
-  for (const { item, resource } of folderUpdates.values()) {
-    writes.add(await guarded('update this document', () => svc.system.prepareWrite(call.system, 'update', 'List', item.id, resource, item.version.versionId)));
   }
   for (const s of update.statusUpdates) {
     const target = gathered.byUuid.get(s.targetUuid) as Item;
@@ -205,7 +203,7 @@ export async function updateDocumentSet(svc: XdsService, call: Call, update: Upd
     writes.add(await guarded('change the status of this object', () => svc.user.prepareWrite(call.ctx, 'update', target.type, target.id, withStatus(target.resource, s.newStatus), target.version.versionId), s.associationId));
   }
   const refOf = (uuid: string) => gathered.byUuid.get(uuid)?.ref ?? `DocumentReference/${options.resourceId(uuid)}`;
-  const placement = await placeOnExisting(svc, call, mhd.unplaced, gathered.byUuid, refOf, writes);
+  const placement = await placeOnExisting(svc, call, mhd.unplaced, gathered.byUuid, refOf, writes, own);
   if (placement.length > 0) return [...errors, ...placement];
   await guarded('update these objects', () => svc.user.commit(writes.writes, call.ctx));
   return errors;

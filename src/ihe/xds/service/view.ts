@@ -25,8 +25,6 @@ import { guarded, XdsRefusal } from './errors.ts';
 
 export const RFC3986 = 'urn:ietf:rfc:3986';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-/** The most objects one query may gather before it is refused (XDSTooManyResults). */
-export const MAX_RESULTS = 1000;
 const PAGE = 500;
 /** The Binary id of a document held here: attachment.url `Binary/<id>`, relative or under this server's FHIR base. */
 export function localBinaryId(url: string | undefined, baseUrl: string): string | undefined {
@@ -97,20 +95,25 @@ function forMapping(version: StoredVersion): { resource: ResourceBody; uuid: str
   return { resource: { ...resource, identifier: [{ ...(chosen ?? {}), use: 'official', system: RFC3986, value: uuid }, ...rest] }, uuid };
 }
 
+/** XDSTooManyResults for a result past `limit` objects. */
+export function tooManyResults(limit: number): XdsRefusal {
+  return new XdsRefusal([registryError('XDSTooManyResults', `the query matches more than ${limit} objects: narrow it`)]);
+}
+
 /** Every matching resource, page after page; more than `limit` is XDSTooManyResults. */
 export async function searchAll(
   repository: XdsService['user'],
   ctx: RequestContext,
   type: string,
   params: [string, string][],
-  limit = MAX_RESULTS,
+  limit: number,
 ): Promise<StoredVersion[]> {
   const out: StoredVersion[] = [];
   let cursor: string | undefined;
   do {
-    const page = await repository.search(ctx, type, [...params, ['_count', String(PAGE)], ...(cursor ? [['_cursor', cursor] as [string, string]] : [])]);
+    const page = await repository.search(ctx, type, [...params, ['_count', String(Math.min(PAGE, limit + 1))], ...(cursor ? [['_cursor', cursor] as [string, string]] : [])]);
     out.push(...page.matches);
-    if (out.length > limit) throw new XdsRefusal([registryError('XDSTooManyResults', `the query matches more than ${limit} objects: narrow it`)]);
+    if (out.length > limit) throw tooManyResults(limit);
     cursor = page.next;
   } while (cursor);
   return out;
@@ -194,13 +197,13 @@ export class View {
 
   /** Searches as the caller (the gate's constraint goes into the query). */
   async search(type: 'DocumentReference' | 'List', params: [string, string][], what: string): Promise<Item[]> {
-    const versions = await guarded(what, () => searchAll(this.svc.user, this.call.ctx, type, params));
+    const versions = await guarded(what, () => searchAll(this.svc.user, this.call.ctx, type, params, this.svc.limits.maxQueryResults));
     return this.items(versions);
   }
 
   /** Locates candidates with the registry's view, then reads each as the caller. */
   async #locateThenRead(type: 'DocumentReference' | 'List', params: [string, string][]): Promise<Item[]> {
-    const located = await searchAll(this.svc.system, this.call.system, type, params);
+    const located = await searchAll(this.svc.system, this.call.system, type, params, this.svc.limits.maxQueryResults);
     const items = await Promise.all(located.map((v) => this.visible(`${v.type}/${v.id}`)));
     return items.filter((i): i is Item => i !== undefined);
   }
