@@ -27,6 +27,7 @@ declare module 'autocannon' {
     connections?: number;
     duration?: number;
     amount?: number;
+    maxOverallRequests?: number;
     timeout?: number;
     pipelining?: number;
     requests?: RequestDefinition[];

@@ -7,6 +7,9 @@ import autocannon from 'autocannon';
 import type { Plan } from './load.ts';
 import { requestSource, type Workload } from './workloads.ts';
 
+/** Priming: up to 10 requests one at a time, for at most this long. */
+export const PRIMING_SECONDS = 20;
+
 export interface CannonJob {
   url: string;
   workload: Workload;
@@ -39,16 +42,21 @@ export interface CannonResult {
   statusCodes: Record<string, number>;
 }
 
-/** Fires for `seconds`, or until `amount` requests are answered, over `connections` connections. */
-async function fire(job: CannonJob, plan: Plan, seconds: number, seed: number, amount?: number, connections = job.connections): Promise<CannonResult> {
+/**
+ * Fires over `connections` connections for `seconds`; with `amount`, until that many requests
+ * are answered (however long it takes); with `atMost`, for `seconds` or that many requests.
+ */
+async function fire(job: CannonJob, plan: Plan, seconds: number, seed: number, options: { amount?: number; atMost?: number; connections?: number } = {}): Promise<CannonResult> {
   const next = requestSource(job.workload, plan, { seed, access: job.access });
   const tlsOptions = job.tls
     ? { cert: readFileSync(job.tls.certFile), key: readFileSync(job.tls.keyFile), ca: readFileSync(job.tls.caFile) }
     : undefined;
   const result = await autocannon({
     url: job.url,
-    connections,
-    ...(amount ? { amount } : { duration: seconds }),
+    connections: options.connections ?? job.connections,
+    duration: seconds,
+    ...(options.amount ? { amount: options.amount } : {}),
+    ...(options.atMost ? { maxOverallRequests: options.atMost } : {}),
     timeout: 30,
     ...(tlsOptions ? { tlsOptions } : {}),
     requests: [{
@@ -80,8 +88,8 @@ if (import.meta.main) {
   const plan = JSON.parse(readFileSync(job.planFile, 'utf8')) as Plan;
   // A few requests one at a time first: the first of each kind pays for lazy set-up (and a cold
   // server would otherwise show no completed request at all in a 1-second smoke run).
-  await fire(job, plan, 0, job.seed + 2, 10, 1);
+  await fire(job, plan, PRIMING_SECONDS, job.seed + 2, { atMost: 10, connections: 1 });
   if (job.warmup > 0) await fire(job, plan, job.warmup, job.seed + 1);
-  const result = await fire(job, plan, job.duration, job.seed, job.amount);
+  const result = await fire(job, plan, job.duration, job.seed, { amount: job.amount });
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }

@@ -72,7 +72,7 @@ export interface BenchReport {
   results: Measurement[];
   pending: typeof PENDING_WORKLOADS;
   targets: Target[];
-  profiles: { store: StoreKind; documents: number; workload: Workload; file: string; summary: ProfileSummary }[];
+  profiles: { store: StoreKind; documents: number; workload: Workload; transport: Transport; file: string; summary: ProfileSummary }[];
   notes: string[];
 }
 
@@ -313,13 +313,15 @@ function baselineOf(results: Measurement[], workload: Workload, transport: Trans
 }
 
 /** Runs a workload against a server started under the CPU profiler, and summarises the profile of the run. */
-async function profileWorkload(dataset: Dataset, workload: Workload, profiles: BenchReport['profiles']): Promise<void> {
-  const dir = join(outDir, 'profiles', `${dataset.store}-${label(dataset.documents)}-${workload}-${Date.now()}`);
+async function profileWorkload(dataset: Dataset, workload: Workload, profiles: BenchReport['profiles'], pki?: Awaited<ReturnType<typeof writePki>>): Promise<void> {
+  const transport: Transport = pki ? 'mtls' : 'http';
+  const dir = join(outDir, 'profiles', `${dataset.store}-${label(dataset.documents)}-${workload}-${transport}-${Date.now()}`);
   mkdirSync(dir, { recursive: true });
-  const server = await startCarnet({ port: await freePort(), env: serverEnv(dataset, 'off'), nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`] });
+  const env = pki ? serverEnv(dataset, 'on', pki.server) : serverEnv(dataset, 'off');
+  const server = await startCarnet({ port: await freePort(), env, nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`], tls: pki?.serverTls });
   try {
-    log(`${dataset.store} ${label(dataset.documents)}: ${workload} under the CPU profiler…`);
-    await measure(server, dataset, workload, { transport: 'http', access: false });
+    log(`${dataset.store} ${label(dataset.documents)}: ${workload} (${pki ? 'mutual TLS, access on' : 'HTTP, access off'}) under the CPU profiler…`);
+    await measure(server, dataset, workload, { transport, access: Boolean(pki), tls: pki?.client });
   } finally {
     await server.stop();
   }
@@ -330,8 +332,8 @@ async function profileWorkload(dataset: Dataset, workload: Workload, profiles: B
   }
   // The measured run only: not the start-up nor the warm-up.
   const summary = summariseProfile(file, 20, { lastSeconds: duration + 0.5 });
-  profiles.push({ store: dataset.store, documents: dataset.documents, workload, file, summary });
-  log(`${dataset.store} ${label(dataset.documents)} ${workload} profile (${file}):\n${formatProfile(summary)}`);
+  profiles.push({ store: dataset.store, documents: dataset.documents, workload, transport, file, summary });
+  log(`${dataset.store} ${label(dataset.documents)} ${workload} ${transport} profile (${file}):\n${formatProfile(summary)}`);
 }
 
 async function soak(dataset: Dataset, seconds: number): Promise<void> {
@@ -453,7 +455,7 @@ function markdown(report: BenchReport): string {
     '## Not yet measured',
     '',
     ...Object.entries(report.pending).map(([w, why]) => `- ${w}: ${why}`),
-    ...(report.profiles.length ? ['', '## CPU profiles', '', ...report.profiles.flatMap((p) => [`${p.store} ${label(p.documents)} ${p.workload} (${p.file}):`, '```', formatProfile(p.summary), '```'])] : []),
+    ...(report.profiles.length ? ['', '## CPU profiles', '', ...report.profiles.flatMap((p) => [`${p.store} ${label(p.documents)} ${p.workload} over ${p.transport === 'mtls' ? 'mutual TLS, access on' : 'HTTP, access off'} (${p.file}):`, '```', formatProfile(p.summary), '```'])] : []),
     '',
   ].join('\n');
 }
@@ -524,6 +526,7 @@ async function main(): Promise<void> {
             await server.stop();
           }
           for (const workload of profiled) await profileWorkload(dataset, workload, report.profiles);
+          if (mtls) for (const workload of profiled.filter((w) => w === 'W1' || w === 'W2')) await profileWorkload(dataset, workload, report.profiles, pki);
           const secureWorkloads = workloads.filter((w) => w === 'W1' || w === 'W2');
           if (mtls && secureWorkloads.length) {
             const secure = await startCarnet({ port: await freePort(), env: serverEnv(dataset, 'on', pki.server), tls: pki.serverTls });

@@ -7,7 +7,7 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { CannonJob, CannonResult } from './cannon.ts';
+import { PRIMING_SECONDS, type CannonJob, type CannonResult } from './cannon.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const MAIN = join(ROOT, 'src', 'main.ts');
@@ -150,19 +150,26 @@ export function sampleRss(pid: number): () => number {
   };
 }
 
-/** Runs the load generator (cannon.ts) in a child process and returns its measurement. */
+/**
+ * Runs the load generator (cannon.ts) in a child process and returns its measurement. A run that
+ * overstays its time (a server so slow that requests pile up) is killed and reported failed.
+ */
 export function runCannon(job: CannonJob, jobFile: string): Promise<CannonResult> {
   writeFileSync(jobFile, JSON.stringify(job));
+  const limitMs = (PRIMING_SECONDS + job.warmup + (job.amount ? 120 : job.duration) + 60) * 1000;
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(HERE, 'cannon.ts'), jobFile], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const timer = setTimeout(() => child.kill('SIGKILL'), limitMs);
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
     child.once('error', reject);
-    child.once('exit', (code) => {
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
       const line = out.trim().split('\n').pop() ?? '';
       try {
+        if (signal === 'SIGKILL') throw new Error(`killed after ${limitMs / 1000} s: the server did not keep up`);
         if (code !== 0) throw new Error(`exit ${code}`);
         resolve(JSON.parse(line) as CannonResult);
       } catch (error) {

@@ -70,10 +70,16 @@ export function versionOf(type: string, id: string, versionId: number, ts: numbe
   return v;
 }
 
-/** Commit times are strictly increasing per process, so history order matches commit order. */
+/**
+ * Commit times are strictly increasing per process for commits that write resources, so history
+ * order matches commit order. Commits without resource writes (an audited read: only a log
+ * entry) take the clock as it is, never earlier than the last time: otherwise, beyond 1000
+ * commits a second (group commit allows it), every time would run ahead of the clock.
+ */
 let lastTs = 0;
-export function nextTimestamp(): number {
+export function nextTimestamp(writesResources = true): number {
   const now = Date.now();
-  lastTs = now > lastTs ? now : lastTs + 1;
+  if (now > lastTs) lastTs = now;
+  else if (writesResources) lastTs += 1;
   return lastTs;
 }

@@ -22,8 +22,23 @@ function keepDecimals(this: unknown, _key: string, value: unknown, context?: Rev
   return value;
 }
 
+/**
+ * Number-like tokens where JSON puts values: after `:`, `[` or `,` (and spaces), before `,`, `]`, `}` or a space
+ * (strings can hold such text too; that only costs the slower path, never a wrong value).
+ */
+const NUMBER_TOKEN = /(?:^|[:[,])\s*(-?\d[\d.eE+-]*)(?=[,\]}\s]|$)/g;
+
+/** True when some number's text is not what JSON.stringify would write for it (1.50, 1e2, -0…). */
+function hasNonCanonicalNumber(text: string): boolean {
+  for (const m of text.matchAll(NUMBER_TOKEN)) if (String(Number(m[1])) !== m[1]) return true;
+  return false;
+}
+
 /** JSON.parse that keeps each number's text when the number alone would change it. */
 export function parseJsonText(text: string): unknown {
+  // The reviver runs for every value and costs several times the parse: most resources have
+  // no number that needs it, and a scan for one is cheap.
+  if (!hasNonCanonicalNumber(text)) return JSON.parse(text);
   return JSON.parse(text, keepDecimals as (key: string, value: unknown) => unknown);
 }
 

@@ -156,6 +156,12 @@ export interface OutboxMessage {
   attempts: number;
 }
 
+/** What a hard delete removes (the dossier purge): resources with all their versions, and blobs. */
+export interface PurgeTarget {
+  resources: { type: string; id: string }[];
+  blobs: string[];
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'mongo';
   /** Creates tables/indexes and repairs what a crash left (rolls back unfinished commits). */
@@ -184,4 +190,12 @@ export interface Store {
   completeOutbox(id: string): Promise<void>;
   /** Gives a leased message back for a later attempt. */
   retryOutbox(id: string, notBefore: number): Promise<void>;
+
+  /**
+   * Hard delete, for the dossier purge only: every version, index key and current pointer of
+   * these resources, and each blob with its chunks, are removed for good (no delete marker,
+   * no history). Idempotent: what is already gone is skipped, so a purge cut short (a crash)
+   * is finished by running it again. Log and outbox entries are not touched.
+   */
+  purge(target: PurgeTarget): Promise<void>;
 }

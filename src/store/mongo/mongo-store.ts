@@ -3,10 +3,8 @@
 // mongo-commits.ts), no $lookup, no $elemMatch on sub-documents, no partial indexes.
 // Document bytes live in GridFS (a resource never holds them: the 16 MB document cap).
 import { randomUUID } from 'node:crypto';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { GridFSBucket, MongoClient, MongoError, type Collection, type Db, type Filter, type ObjectId } from 'mongodb';
-import { chunkAndDigest, CHUNK_SIZE, type ChunkDigest } from '../blob-chunks.ts';
+import type { Readable } from 'node:stream';
+import { MongoClient, MongoError, type Collection, type Db, type Filter } from 'mongodb';
 import { checkChangeset, checkTypeAndId, nextTimestamp, stampResource, storedKeys, storedSortKeys, versionOf } from '../changeset.ts';
 import { isStoreError, StoreError } from '../errors.ts';
 import { parseJsonText } from '../json-text.ts';
@@ -18,6 +16,7 @@ import type {
   HistoryQuery,
   LogEntry,
   OutboxMessage,
+  PurgeTarget,
   PutBlobOptions,
   ResourceBody,
   SearchPage,
@@ -25,6 +24,7 @@ import type {
   Store,
   StoredVersion,
 } from '../types.ts';
+import { MongoBlobs, type BlobChunkDoc, type BlobFileDoc } from './mongo-blobs.ts';
 import { CommitLedger, type StringIdDoc } from './mongo-commits.ts';
 import { baseFilter, compileCondition, compileKeyset, sortField, sortSpec, type MongoFilter } from './mongo-query.ts';
 
@@ -56,12 +56,13 @@ interface VersionDoc extends StringIdDoc {
   sup?: string;
 }
 
-const DUPLICATE_KEY = 11000;
-
-/** GridFS types its ids as ObjectId; ours are UUID strings, which GridFS stores as they are. */
-function gridId(id: string): ObjectId {
-  return id as unknown as ObjectId;
+/** A purge under way: written before anything is deleted, removed once all of it is gone. */
+interface PurgeRecord extends PurgeTarget {
+  _id: string;
+  at: number;
 }
+
+const DUPLICATE_KEY = 11000;
 
 function isDuplicateKey(error: unknown): boolean {
   return error instanceof MongoError && error.code === DUPLICATE_KEY;
@@ -86,8 +87,9 @@ export class MongoStore implements Store {
   #outbox!: Collection<StringIdDoc>;
   #leases!: Collection<StringIdDoc>;
   #counters!: Collection<{ _id: string; seq: number }>;
+  #purges!: Collection<PurgeRecord>;
   #blobFiles!: Collection<StringIdDoc>;
-  #bucket!: GridFSBucket;
+  #blobs!: MongoBlobs;
   #ledger!: CommitLedger;
   #timer: NodeJS.Timeout | undefined;
 
@@ -107,8 +109,9 @@ export class MongoStore implements Store {
     this.#outbox = db.collection('outbox');
     this.#leases = db.collection('outbox_leases');
     this.#counters = db.collection('counters');
-    this.#bucket = new GridFSBucket(db, { bucketName: 'blobs', chunkSizeBytes: CHUNK_SIZE });
+    this.#purges = db.collection<PurgeRecord>('purges');
     this.#blobFiles = db.collection('blobs.files');
+    this.#blobs = new MongoBlobs(db.collection<BlobFileDoc>('blobs.files'), db.collection<BlobChunkDoc>('blobs.chunks'));
     this.#ledger = new CommitLedger(db, this.#versions as unknown as Collection<StringIdDoc>, [this.#log, this.#outbox], this.#blobFiles, this.#commitDeadlineMs);
     await Promise.all([
       this.#versions.createIndex({ t: 1, i: 1, cur: 1 }),
@@ -125,9 +128,11 @@ export class MongoStore implements Store {
       this.#outbox.createIndex({ done: 1, notBefore: 1 }),
       this.#outbox.createIndex({ tx: 1 }),
       this.#ledger.createIndexes(),
+      this.#blobs.createIndexes(),
     ]);
     await this.#ledger.sweep();
-    await this.#dropStagedBlobs(Date.now() - 24 * 3600_000);
+    await this.#finishPurges();
+    await this.#blobs.dropStaged(Date.now() - 24 * 3600_000);
     if (this.#sweepIntervalMs > 0) {
       this.#timer = setInterval(() => {
         this.#ledger.sweep().catch(() => undefined);
@@ -167,7 +172,7 @@ export class MongoStore implements Store {
     checkChangeset(changes);
     if (!this.#db) throw new StoreError('unavailable', 'store is not open');
     const tx = randomUUID();
-    const ts = nextTimestamp();
+    const ts = nextTimestamp(changes.writes.length > 0);
     const lastUpdated = new Date(ts).toISOString();
     const versions: (StoredVersion | undefined)[] = [];
     try {
@@ -176,7 +181,7 @@ export class MongoStore implements Store {
       for (const l of changes.log ?? []) await this.#appendLog(tx, l.stream, lastUpdated, l.entry);
       if (changes.outbox?.length) {
         await this.#outbox.insertMany(
-          changes.outbox.map((m) => ({ _id: randomUUID(), topic: m.topic, payload: m.payload, notBefore: m.notBefore ?? ts, leaseUntil: 0, attempts: 0, done: false, tx })),
+          changes.outbox.map((m) => ({ _id: randomUUID(), topic: m.topic, payload: m.payload, notBefore: m.notBefore ?? Date.now(), leaseUntil: 0, attempts: 0, done: false, tx })),
         );
       }
       if (changes.blobs?.length) {
@@ -362,40 +367,62 @@ export class MongoStore implements Store {
 
   async putBlob(source: Readable | AsyncIterable<Uint8Array>, options: PutBlobOptions): Promise<BlobInfo> {
     const id = randomUUID();
-    let digest: ChunkDigest | undefined;
-    const upload = this.#bucket.openUploadStreamWithId(gridId(id), id, {
-      metadata: { contentType: options.contentType, state: 'staged', staged: Date.now() },
-    });
     try {
-      await pipeline(Readable.from(chunkAndDigest(source, options.maxBytes, (d) => (digest = d))), upload);
-      const d = digest as ChunkDigest;
-      await this.#blobFiles.updateOne({ _id: id }, { $set: { 'metadata.sha1': d.sha1, 'metadata.sha256': d.sha256 } });
-      return { id, contentType: options.contentType, ...d };
+      return await this.#blobs.put(id, source, options);
     } catch (error) {
-      await this.#bucket.delete(gridId(id)).catch(() => undefined);
+      await this.#blobs.remove([id]).catch(() => undefined);
       throw asStoreError(error);
     }
   }
 
   async blobInfo(id: string): Promise<BlobInfo | undefined> {
-    const file = await this.#blobFiles.findOne({ _id: id });
-    if (!file) return undefined;
-    const meta = (file.metadata ?? {}) as Record<string, string>;
-    return { id, contentType: meta.contentType, size: Number(file.length), sha1: meta.sha1 ?? '', sha256: meta.sha256 ?? '' };
+    try {
+      return await this.#blobs.info(id);
+    } catch (error) {
+      throw asStoreError(error);
+    }
   }
 
   async readBlob(id: string, range?: { start: number; end: number }): Promise<Readable | undefined> {
-    const info = await this.blobInfo(id);
-    if (!info) return undefined;
-    if (!range) return this.#bucket.openDownloadStream(gridId(id));
-    const end = Math.min(range.end, info.size - 1);
-    if (end < range.start) return Readable.from([]);
-    return this.#bucket.openDownloadStream(gridId(id), { start: range.start, end: end + 1 });
+    try {
+      return await this.#blobs.read(id, range);
+    } catch (error) {
+      throw asStoreError(error);
+    }
   }
 
-  async #dropStagedBlobs(olderThan: number): Promise<void> {
-    const stale = await this.#blobFiles.find({ 'metadata.state': 'staged', 'metadata.staged': { $lt: olderThan } }).toArray();
-    for (const f of stale) await this.#bucket.delete(gridId(f._id)).catch(() => undefined);
+  async purge(target: PurgeTarget): Promise<void> {
+    for (const r of target.resources) checkTypeAndId(r.type, r.id);
+    const record: PurgeRecord = { _id: randomUUID(), resources: target.resources, blobs: target.blobs, at: Date.now() };
+    try {
+      // Without transactions the deletes land one by one: the record lets open() finish a
+      // purge a crash cut short, and every step is idempotent, so re-running is safe.
+      await this.#purges.insertOne(record);
+      await this.#purgeNow(record);
+      await this.#purges.deleteOne({ _id: record._id });
+    } catch (error) {
+      throw asStoreError(error);
+    }
+  }
+
+  async #purgeNow(target: PurgeTarget): Promise<void> {
+    const byType = new Map<string, string[]>();
+    for (const r of target.resources) byType.set(r.type, [...(byType.get(r.type) ?? []), r.id]);
+    for (const [t, ids] of byType) {
+      // Current versions first: from then on reads and searches no longer find the resources,
+      // even while older versions are still being removed.
+      await this.#versions.deleteMany({ t, i: { $in: ids }, cur: true });
+      await this.#versions.deleteMany({ t, i: { $in: ids } });
+    }
+    await this.#blobs.remove(target.blobs);
+  }
+
+  /** Finishes purges a crash interrupted (their records remain). */
+  async #finishPurges(): Promise<void> {
+    for (const record of await this.#purges.find({}).toArray()) {
+      await this.#purgeNow(record);
+      await this.#purges.deleteOne({ _id: record._id });
+    }
   }
 
   async readLog(stream: string, options: { afterSeq?: number; limit: number }): Promise<LogEntry[]> {

@@ -31,7 +31,9 @@ CREATE TABLE IF NOT EXISTS search_keys (
   key TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS search_keys_lookup ON search_keys (field, key, type, id);
-CREATE INDEX IF NOT EXISTS search_keys_owner ON search_keys (type, id);
+-- A resource's own keys: rewriting them on update, and the EXISTS probes of range criteria.
+CREATE INDEX IF NOT EXISTS search_keys_by_owner ON search_keys (type, id, field, key);
+DROP INDEX IF EXISTS search_keys_owner;
 
 CREATE TABLE IF NOT EXISTS log (
   stream TEXT NOT NULL,
