@@ -4,7 +4,8 @@
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { actorOfIdentity, modeOfIdentity, type AccessMode, type Actor, type Habilitations } from './access/index.ts';
-import { AuditTrail } from './audit/index.ts';
+import { AccessMarkers, AuditTrail, RefusalAudit, accessNotice, commitWithNotice, type AuditChannel } from './audit/index.ts';
+import { accessModeIndex, dossierStatus } from './dossier/index.ts';
 import { accessIndexWith, type AccessAuditor } from './fhir/repository.ts';
 import type { Config } from './config.ts';
 import { AccessEngineGate } from './fhir/access-gate.ts';
@@ -28,16 +29,41 @@ export interface Security {
   gate: AccessEngineGate;
   auditor: AccessAuditor;
   trail: AuditTrail;
-  /** The actor and mode of a request; throws a 401/403 OperationOutcome without a valid identity. */
+  /** Requests refused for their identity, audited (coalesced per client address). */
+  refusals: RefusalAudit;
+  /**
+   * The actor and mode of a request; throws a 401/403 OperationOutcome without a valid identity.
+   * The refusal is audited once the answer is sent, if it still is a refusal (a route may let an
+   * anonymous request through, as the online opening of a dossier does).
+   */
   context(request: FastifyRequest): Partial<RequestContext>;
+}
+
+/** The door a refused request came through, from its path. */
+function channelOf(url: string): AuditChannel {
+  if (url === '/fhir' || url.startsWith('/fhir/') || url.startsWith('/fhir?')) return 'fhir';
+  if (url.startsWith('/xds/')) return 'xds';
+  return 'api';
 }
 
 /** Installs the identity plug-in and builds the gate; undefined when access control is off. */
 export function setUpSecurity(app: FastifyInstance, config: Config, store: Store, matrix: Habilitations): Security | undefined {
   if (config.accessControl === 'off') return undefined;
-  const gate = new AccessEngineGate(store, matrix);
-  const trail = new AuditTrail(store, { extraIndex: accessIndexWith(matrix), ...(store.kind === 'sqlite' ? { settleMs: 0 } : {}) });
-  const auditor = trailAuditor(trail);
+  // The dossier record holds the lifecycle status: a closed dossier is closed to everyone.
+  const gate = new AccessEngineGate(store, matrix, { dossierStatus: (patientId) => dossierStatus(store, patientId) });
+  // AuditEvents are indexed for access (which dossier) and for statistics (accesses per mode).
+  const accessIndex = accessIndexWith(matrix);
+  const trail = new AuditTrail(store, { extraIndex: (r) => [...accessIndex(r), ...accessModeIndex(r)], ...(store.kind === 'sqlite' ? { settleMs: 0 } : {}) });
+  const auditor = trailAuditor(trail, new AccessMarkers(store));
+  const refusals = new RefusalAudit(trail, { onError: (error) => app.log.error({ err: error }, 'audit of a refused identity failed') });
+  const refused = new WeakMap<FastifyRequest, { reason: string; channel: AuditChannel; status: number }>();
+  app.addHook('onResponse', async (request, reply) => {
+    const refusal = refused.get(request);
+    // Only when the answer is the refusal: a route may have let the request in anonymously.
+    if (!refusal || reply.statusCode !== refusal.status) return;
+    refusals.refused({ reason: refusal.reason, channel: refusal.channel, address: request.ip, requestId: request.id });
+  });
+  app.addHook('onClose', async () => refusals.stop());
   const patientAuth = patientSignIn(config, store);
   // Patients sign in with a password and a one-time code, then carry a bearer token.
   void app.register(async (scope) => {
@@ -51,10 +77,12 @@ export function setUpSecurity(app: FastifyInstance, config: Config, store: Store
     gate,
     auditor,
     trail,
+    refusals,
     context(request) {
       const identity = request.identity;
       if (!identity || !identity.ok) {
         const status = identity ? refusalStatus(identity.reason) : 401;
+        refused.set(request, { reason: identity ? identity.reason : 'no-credentials', channel: channelOf(request.url), status });
         const diagnostics = identity ? identity.message : 'a client certificate, an establishment assertion or a patient token is needed';
         throw new OperationOutcomeError(status, [{ severity: 'error', code: status === 401 ? 'login' : 'forbidden', diagnostics }]);
       }
@@ -85,12 +113,17 @@ export function fhirSecurity(security: Security | undefined): Pick<FhirOptions, 
   return security ? { gate: security.gate, auditor: security.auditor, context: (request) => security.context(request) } : {};
 }
 
-/** Every FHIR access and write as an AuditEvent (src/audit), written with what it records. */
-export function trailAuditor(trail: AuditTrail): AccessAuditor {
+/**
+ * Every FHIR access and write as an AuditEvent (src/audit), written with what it records; an
+ * access the patient is told about (a professional's first, every emergency one) puts its
+ * message in the outbox in the same commit.
+ */
+export function trailAuditor(trail: AuditTrail, markers: AccessMarkers = new AccessMarkers(trail.store)): AccessAuditor {
   const base = (ctx: RequestContext) => ({
     actor: ctx.actor as Actor | undefined,
     mode: (ctx.mode as AccessMode | undefined) ?? 'normal',
-    channel: 'fhir' as const,
+    channel: ctx.channel ?? 'fhir',
+    ...(ctx.transaction ? { transaction: ctx.transaction } : {}),
     ...(ctx.requestId ? { requestId: ctx.requestId } : {}),
     ...(ctx.clientAddress ? { client: { address: ctx.clientAddress } } : {}),
   });
@@ -108,15 +141,21 @@ export function trailAuditor(trail: AuditTrail): AccessAuditor {
       return { writes: changes.flatMap((c) => c.writes), log: changes.flatMap((c) => c.log) };
     },
     async access(ctx, event) {
-      await trail.recordAlone({
+      const at = new Date().toISOString();
+      const record = {
         ...base(ctx),
+        recorded: at,
         action: event.action,
         resource: { type: event.type, ...(event.id ? { id: event.id } : {}) },
         ...(event.patientId ? { patientId: event.patientId } : {}),
         ...(event.searchParams ? { searchParams: event.searchParams.filter((p) => /^[A-Za-z_][A-Za-z0-9_.:-]{0,99}$/.test(p)) } : {}),
         outcome: event.outcome,
         ...(event.reason ? { reason: event.reason } : {}),
-      });
+      };
+      const { actor, mode } = base(ctx);
+      const notice = event.outcome === 'success' ? accessNotice(actor, mode) : undefined;
+      // A new AuditEvent (id) on each attempt: a commit that lost the marker race is retried.
+      await commitWithNotice(markers, notice, { patientId: event.patientId, at }, (changes) => trail.recordAlone(record, changes));
     },
   };
 }

@@ -72,6 +72,7 @@ export const IHE_TRANSACTION_CODES: Readonly<Record<string, { display: string; t
   'ITI-57': { display: 'Update Document Set', type: { system: DICOM, code: '110107', display: 'Import' }, action: 'U' },
   'ITI-62': { display: 'Delete Document Set', type: { system: DICOM, code: '110110', display: 'Patient Record' }, action: 'D' },
   'ITI-65': { display: 'Provide Document Bundle', type: { system: DICOM, code: '110107', display: 'Import' }, action: 'C' },
+  'ITI-105': { display: 'Simplified Publish', type: { system: DICOM, code: '110107', display: 'Import' }, action: 'C' },
   'ITI-66': { display: 'Find Document Lists', type: { system: DICOM, code: '110112', display: 'Query' }, action: 'E' },
   'ITI-67': { display: 'Find Document References', type: { system: DICOM, code: '110112', display: 'Query' }, action: 'E' },
   'ITI-68': { display: 'Retrieve Document', type: { system: DICOM, code: '110106', display: 'Export' }, action: 'R' },

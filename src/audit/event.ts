@@ -101,6 +101,11 @@ export interface AuditRecord {
   client?: { address?: string; id?: string };
   /** X-Request-Id, to find the request in the server's logs. */
   requestId?: string;
+  /**
+   * One record standing for several alike (refusals coalesced per client address): how many,
+   * and over which period (AuditEvent.period).
+   */
+  occurrences?: { count: number; from: Date | string | number; to: Date | string | number };
 }
 
 export interface AuditEventOptions {
@@ -279,6 +284,11 @@ function entities(record: AuditRecord): AuditEventEntity[] {
     if (params.length) detail.push({ type: 'parameters', valueString: [...new Set(params)].sort().join(',') });
     out.push({ type: { ...ENTITY.systemObject }, role: { ...ENTITY.query }, ...(detail.length ? { detail } : {}) });
   }
+  if (record.occurrences) {
+    const { count } = record.occurrences;
+    if (!Number.isInteger(count) || count < 1) throw new TypeError('audit: occurrences.count must be a positive integer');
+    out.push({ type: { ...ENTITY.systemObject }, detail: [{ type: 'occurrences', valueString: String(count) }] });
+  }
   if (record.requestId) {
     out.push({ type: { ...ENTITY.requestId }, what: { identifier: { value: check(record.requestId, /^[A-Za-z0-9\-._:]{1,128}$/, 'request id') } } });
   }
@@ -312,6 +322,7 @@ export function auditEvent(record: AuditRecord, options: AuditEventOptions = {})
     recorded: recordedAt(record.recorded),
     outcome: OUTCOME[record.outcome],
     ...(record.reason ? { outcomeDesc: check(record.reason, CODE, 'reason') } : {}),
+    ...(record.occurrences ? { period: { start: recordedAt(record.occurrences.from), end: recordedAt(record.occurrences.to) } } : {}),
     purposeOfEvent: [concept(MODE_CODES[mode])],
     agent: agents,
     source: { site: check(options.site ?? 'carnet', CODE, 'site'), observer: { display: 'Carnet' }, type: [{ ...SOURCE_TYPE }] },

@@ -10,7 +10,7 @@ import type { AuditEvent } from '@medplum/fhirtypes';
 import { extractIndex, referenceKeys } from '../fhir/search/extract.ts';
 import { searchRegistry } from '../fhir/search/registry.ts';
 import { indexKey, isStoreError } from '../store/index.ts';
-import type { Changeset, Condition, IndexValue, LogAppend, LogEntry, ResourceBody, ResourceWrite, Store } from '../store/index.ts';
+import type { Changeset, Condition, IndexValue, LogAppend, LogEntry, OutboxAppend, ResourceBody, ResourceWrite, Store } from '../store/index.ts';
 import {
   AUDIT_STREAM,
   GENESIS,
@@ -26,6 +26,7 @@ import {
 } from './chain.ts';
 import type { AuditSeal } from './chain.ts';
 import { ACTIVITY_TYPES, AGENT_TYPES, CARNET_ACTIVITY_SYSTEM, ENTITY, PS_IDNAT_SYSTEM, SOURCE_TYPE } from './codes.ts';
+import { auditedDossierIndex } from './dossier-index.ts';
 import { auditEvent } from './event.ts';
 import type { AuditRecord } from './event.ts';
 
@@ -179,6 +180,7 @@ export class AuditTrail {
     const resource = event as unknown as ResourceBody;
     const { index, sortKeys } = extractIndex(resource, searchRegistry());
     if (this.#extraIndex) index.push(...this.#extraIndex(resource));
+    index.push(...auditedDossierIndex(resource));
     return { op, type: 'AuditEvent', id: event.id as string, ifVersion, resource, index, sortKeys };
   }
 
@@ -190,10 +192,13 @@ export class AuditTrail {
     return { writes: [this.#write(event, 'create', 0)], log: [{ stream: AUDIT_STREAM, entry: auditEntry(event) as unknown as Record<string, unknown> }] };
   }
 
-  /** Records an event in a commit of its own (a refused access, where nothing else is written). */
-  async recordAlone(input: AuditRecord | AuditEvent): Promise<AuditEvent> {
+  /**
+   * Records an event in a commit of its own (a read, a refused access: nothing else is written),
+   * with what must go in the same commit (an access notification and its marker).
+   */
+  async recordAlone(input: AuditRecord | AuditEvent, extra: { writes?: ResourceWrite[]; outbox?: OutboxAppend[] } = {}): Promise<AuditEvent> {
     const changes = this.record(input);
-    await this.store.commit(changes);
+    await this.store.commit({ writes: [...changes.writes, ...(extra.writes ?? [])], log: changes.log, ...(extra.outbox?.length ? { outbox: extra.outbox } : {}) });
     return changes.writes[0].resource as unknown as AuditEvent;
   }
 

@@ -7,6 +7,7 @@ import {
   decideAccess,
   decideSelfAuthorisation,
   dossierFacts,
+  dossierRefusal,
   isDirectoryType,
   resourceFacts,
   searchConstraint as accessConstraint,
@@ -17,11 +18,29 @@ import {
   type Habilitations,
   type ResourceFacts,
 } from '../access/index.ts';
+import { AUDITED_DOSSIER_PARAM, auditedDossier, auditedDossierKey } from '../audit/index.ts';
 import { indexKey, type Condition, type ResourceBody, type Store, type StoredVersion } from '../store/index.ts';
 import type { AccessGate, GateAnswer, RequestContext } from './gate.ts';
 
 const DOSSIER_PARAMS = new Set(['patient', 'subject']);
 const ADULT_AGE_MS = 18 * 365.25 * 24 * 3600_000;
+
+/**
+ * Who reads the audit trail through the FHIR API: patients and legal representatives the access
+ * history of their own dossiers (as long as they may enter them), operators everything (the
+ * export: AuditEvents hold ids and codes, no health data), nobody else, professionals included.
+ */
+const AUDIT_READERS: Readonly<Record<Actor['kind'], 'own-dossiers' | 'all' | 'none'>> = {
+  patient: 'own-dossiers',
+  representative: 'own-dossiers',
+  operator: 'all',
+  professional: 'none',
+  regulator: 'none',
+  device: 'none',
+  'care-history-feed': 'none',
+};
+
+const AUDIT_TYPE = 'AuditEvent';
 
 function answer(decision: Decision): GateAnswer {
   return decision.allowed ? { allowed: true } : { allowed: false, visibleAs: decision.visibleAs, reason: decision.reason };
@@ -47,14 +66,27 @@ interface RequestCache {
   dossiers: Map<string, Promise<DossierFacts | undefined>>;
 }
 
+/**
+ * The dossier's lifecycle status as the dossier module keeps it (src/dossier dossierStatus):
+ * 'active', 'closed', or undefined when the patient has no dossier record (a Patient fed by FHIR
+ * or XDS without the lifecycle). Passed in, so the FHIR layer does not import the dossier module.
+ */
+export type DossierStatusSource = (patientId: string) => Promise<'active' | 'closed' | undefined>;
+
+export interface AccessEngineGateOptions {
+  dossierStatus?: DossierStatusSource;
+}
+
 export class AccessEngineGate implements AccessGate {
   readonly #store: Store;
   readonly #matrix: Habilitations;
   readonly #caches = new WeakMap<RequestContext, RequestCache>();
+  readonly #status: DossierStatusSource | undefined;
 
-  constructor(store: Store, matrix: Habilitations) {
+  constructor(store: Store, matrix: Habilitations, options: AccessEngineGateOptions = {}) {
     this.#store = store;
     this.#matrix = matrix;
+    this.#status = options.dossierStatus;
   }
 
   #actor(ctx: RequestContext): Actor | undefined {
@@ -81,7 +113,10 @@ export class AccessEngineGate implements AccessGate {
   }
 
   async #loadDossier(patientId: string): Promise<DossierFacts | undefined> {
-    const patient = await this.#store.read('Patient', patientId).catch(() => undefined);
+    const [patient, recorded] = await Promise.all([
+      this.#store.read('Patient', patientId).catch(() => undefined),
+      this.#status ? this.#status(patientId) : Promise.resolve(undefined),
+    ]);
     if (!patient?.resource) return undefined;
     const consents: Consent[] = [];
     let cursor: string | undefined;
@@ -91,19 +126,21 @@ export class AccessEngineGate implements AccessGate {
       cursor = page.next;
     } while (cursor && consents.length < 5000);
     const body = patient.resource as { active?: boolean; birthDate?: string };
-    // Until the dossier lifecycle lands, an inactive Patient stands for a closed dossier.
-    const status = body.active === false ? 'closed' : 'active';
+    // The dossier record decides; a Patient without one (fed outside the lifecycle) is closed
+    // when inactive. Patient.active alone never reopens a dossier the record says is closed.
+    const status = recorded ?? (body.active === false ? 'closed' : 'active');
     const minor = typeof body.birthDate === 'string' ? Date.now() - Date.parse(body.birthDate) < ADULT_AGE_MS : undefined;
     return dossierFacts(patientId, status, consents, minor === undefined ? {} : { minor });
   }
 
   /** Facts of a resource; a Binary takes those of the DocumentReference it belongs to. */
-  async #facts(resource: ResourceBody): Promise<ResourceFacts> {
+  async #facts(ctx: RequestContext, resource: ResourceBody): Promise<ResourceFacts> {
     if (resource.resourceType === 'Binary') {
       const context = (resource as { securityContext?: { reference?: string } }).securityContext?.reference;
       const [type, id] = context?.split('/') ?? [];
-      const owner = type && id ? await this.#store.read(type, id).catch(() => undefined) : undefined;
-      if (owner?.resource) return resourceFacts(owner.resource as unknown as Resource, this.#matrix);
+      // The owner may be written by the same transaction (an MHD provide bundle).
+      const owner = type && id ? (ctx.pending?.get(`${type}/${id}`) ?? (await this.#store.read(type, id).catch(() => undefined))?.resource) : undefined;
+      if (owner) return resourceFacts(owner as unknown as Resource, this.#matrix);
     }
     return resourceFacts(resource as unknown as Resource, this.#matrix);
   }
@@ -111,14 +148,38 @@ export class AccessEngineGate implements AccessGate {
   async #decide(ctx: RequestContext, resource: ResourceBody, action: 'read' | 'create' | 'update' | 'delete'): Promise<Decision> {
     const actor = this.#actor(ctx);
     if (!actor) return { allowed: false, reason: 'no-read-rights', visibleAs: 'forbidden' };
-    const facts = await this.#facts(resource);
+    const facts = await this.#facts(ctx, resource);
     const dossier = facts.dossier ? await this.dossier(ctx, facts.dossier) : undefined;
     return decideAccess({ actor, dossier, resource: facts, action, mode: this.#mode(ctx), matrix: this.#matrix });
   }
 
   async canRead(ctx: RequestContext, version: StoredVersion): Promise<GateAnswer> {
     if (!version.resource) return { allowed: false, visibleAs: 'absent', reason: 'deleted' };
+    if (version.type === AUDIT_TYPE) return this.#canReadAudit(ctx, version.resource);
     return answer(await this.#decide(ctx, version.resource, 'read'));
+  }
+
+  /** The dossiers whose access history the actor reads ('all' for operators). */
+  async #auditScope(ctx: RequestContext): Promise<'all' | string[]> {
+    const actor = this.#actor(ctx);
+    const scope = actor ? AUDIT_READERS[actor.kind] : 'none';
+    if (!actor || scope === 'none') return [];
+    if (scope === 'all') return 'all';
+    const ids = actor.kind === 'representative' ? actor.patientIds : actor.kind === 'patient' ? [actor.patientId] : [];
+    const mode = this.#mode(ctx);
+    const open = await Promise.all(ids.map(async (id) => {
+      const dossier = await this.dossier(ctx, id);
+      return dossier && !dossierRefusal({ actor, dossier, mode, matrix: this.#matrix }) ? id : undefined;
+    }));
+    return open.filter((id): id is string => id !== undefined);
+  }
+
+  async #canReadAudit(ctx: RequestContext, event: ResourceBody): Promise<GateAnswer> {
+    const scope = await this.#auditScope(ctx);
+    if (scope === 'all') return { allowed: true };
+    const dossier = auditedDossier(event);
+    // Someone else's record answers as a missing one: its existence is not told either.
+    return dossier && scope.includes(dossier) ? { allowed: true } : { allowed: false, visibleAs: 'absent', reason: 'audit-not-own-dossier' };
   }
 
   async canWrite(ctx: RequestContext, action: 'create' | 'update' | 'delete', resource: ResourceBody | undefined, previous: StoredVersion | undefined): Promise<GateAnswer> {
@@ -149,6 +210,12 @@ export class AccessEngineGate implements AccessGate {
   async searchConstraint(ctx: RequestContext, types: string[], where?: Condition): Promise<Condition | 'deny' | undefined> {
     const actor = this.#actor(ctx);
     if (!actor) return 'deny';
+    if (types.includes(AUDIT_TYPE)) {
+      if (types.length > 1) return 'deny';
+      const scope = await this.#auditScope(ctx);
+      if (scope === 'all') return undefined;
+      return scope.length ? { param: AUDITED_DOSSIER_PARAM, in: scope.map(auditedDossierKey) } : 'deny';
+    }
     if (types.every((t) => isDirectoryType(t, this.#matrix))) return undefined;
     const mode = this.#mode(ctx);
     const matrix = this.#matrix;

@@ -155,6 +155,17 @@ export class BundleProcessor {
       references.set(ref, `${type}/${found.matches[0].id}`);
     }
 
+    // What this transaction writes, by its final Type/id, for the gate's rules that look at it.
+    const pending = new Map<string, ResourceBody>();
+    for (const [i, e] of entries.entries()) {
+      const method = e.request?.method?.toUpperCase();
+      const type = e.resource?.resourceType;
+      if (!e.resource || !type) continue;
+      const key = method === 'POST' && newIds.has(i) ? `${type}/${newIds.get(i) as string}` : method === 'PUT' ? splitUrl(e.request?.url ?? '').path.slice(0, 2).join('/') : undefined;
+      if (key && key.includes('/')) pending.set(key, rewriteReferences(e.resource, references) as ResourceBody);
+    }
+    const writeCtx: RequestContext = { ...ctx, pending };
+
     const order = [...entries.keys()].sort((a, b) => ORDER[entries[a].request?.method?.toUpperCase() ?? 'GET'] - ORDER[entries[b].request?.method?.toUpperCase() ?? 'GET'] || a - b);
     const planned: Planned[] = [];
     const touched = new Set<string>();
@@ -181,7 +192,7 @@ export class BundleProcessor {
         }
         const id = newIds.get(i) as string;
         claim(`${type}/${id}`);
-        planned.push({ index: i, method, status: '201', write: await repo.prepareWrite(ctx, 'create', type, id, body) });
+        planned.push({ index: i, method, status: '201', write: await repo.prepareWrite(writeCtx, 'create', type, id, body) });
       } else if (method === 'PUT') {
         const [type, id] = path;
         if (!type) throw invalid(`entry ${i}: PUT needs a url`, `${at}.request.url`);
@@ -198,7 +209,7 @@ export class BundleProcessor {
         if (body && body.id !== undefined && body.id !== target) throw invalid(`entry ${i}: the resource id differs from the url`, `${at}.resource.id`);
         claim(`${type}/${target}`);
         const existed = await repo.store.read(type, target);
-        planned.push({ index: i, method, status: existed && !existed.deleted ? '200' : '201', write: await repo.prepareWrite(ctx, 'update', type, target, { ...body, id: target }, ifVersion) });
+        planned.push({ index: i, method, status: existed && !existed.deleted ? '200' : '201', write: await repo.prepareWrite(writeCtx, 'update', type, target, { ...body, id: target }, ifVersion) });
       } else if (method === 'DELETE') {
         const [type, id] = path;
         let targets: { id: string; versionId?: number }[] = id ? [{ id }] : [];

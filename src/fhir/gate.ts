@@ -21,6 +21,11 @@ export interface RequestContext {
   channel?: 'fhir' | 'mhd' | 'xds' | 'api';
   /** The IHE transaction the request is (ITI-41, ITI-65…), for the audit's event type. */
   transaction?: string;
+  /**
+   * What the same transaction writes, by `Type/id`, for rules that depend on a resource not yet
+   * stored (a Binary takes the access rules of the DocumentReference it belongs to).
+   */
+  pending?: ReadonlyMap<string, ResourceBody>;
 }
 
 export type GateAnswer = { allowed: true } | { allowed: false; visibleAs: 'absent' | 'forbidden'; reason: string };

@@ -208,6 +208,9 @@ export async function prepareProvideBundle(repo: FhirRepository, ctx: RequestCon
           problem('XDSMissingDocument', 'attachment.url must point at a Binary of the bundle that has data', `${expression}.url`);
         } else {
           documents.add(k);
+          // The Binary is read (and written) under its DocumentReference's access rules.
+          const owner = entries[i].fullUrl;
+          if (owner && !isObj(binary.securityContext)) binary.securityContext = { reference: owner };
           const bytes = Buffer.from(binary.data, 'base64');
           sizeAndHash(attachment, bytes.length, createHash('sha1').update(bytes).digest(), expression);
         }
