@@ -13,7 +13,12 @@ import { RequestLogController, createLogger, pathOf } from './logging.ts';
 import { registerFhir, type FhirOptions } from './fhir/index.ts';
 import { sendOperationOutcome } from './fhir/error-reply.ts';
 import { fhirSecurity, patientSignIn, setUpSecurity } from './security.ts';
-import { credentialsOver, registerDossier, type DossierOptions } from './dossier/index.ts';
+import {
+  accessModeIndex, auditAccessStatistics, credentialsOver, dossierEvents, dossierRecipients, hardDeleteOf, registerDossier, type Dossier, type DossierOptions,
+} from './dossier/index.ts';
+import { AuditTrail } from './audit/index.ts';
+import { accessIndexWith } from './fhir/repository.ts';
+import type { RecipientResolver } from './notify/index.ts';
 import { StoreCredentialStore } from './identity/store-credential-store.ts';
 import { loadHabilitations } from './access/index.ts';
 import { registerXds } from './ihe/xds/index.ts';
@@ -28,6 +33,23 @@ export interface AppDeps {
   /** Dossier lifecycle settings over the defaults (clock, retention, events…). */
   dossier?: Partial<DossierOptions>;
 }
+
+/** What the server's background jobs (main.ts) work with, built once with the app. */
+export interface CarnetServices {
+  /** The audit trail every path records into (the sealer seals it). */
+  trail: AuditTrail;
+  dossier: Dossier;
+  /** The notification worker's recipients: a dossier's holders at their sign-in addresses. */
+  recipients: RecipientResolver;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    carnet: CarnetServices;
+  }
+}
+
+const DAY_MS = 24 * 3600_000;
 
 /** How long /ready waits for the store before saying it is unavailable. */
 const READY_TIMEOUT_MS = 2000;
@@ -61,7 +83,25 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   const repository = registerFhir(app, { store, matrix, publicBaseUrl: config.publicBaseUrl, documentLimitBytes: config.documentLimitBytes, ...fhirSecurity(security), ...deps.fhir });
   registerXds(app, { config, repository, matrix, security });
   const credentials = async () => credentialsOver(await patientSignIn(config, store), new StoreCredentialStore(store));
-  registerDossier(app, { store, repository, matrix, context: fhirSecurity(security).context, publicBaseUrl: config.publicBaseUrl, credentials, ...deps.dossier });
+  // One trail for the FHIR gate, the dossier events and the sealer; with access control off the
+  // dossier's changes are still audited.
+  const accessIndex = accessIndexWith(matrix);
+  const trail = security?.trail ?? new AuditTrail(store, { extraIndex: (resource) => [...accessIndex(resource), ...accessModeIndex(resource)] });
+  const otpOf = (login: string) => dossier.credentials.otpOf(login);
+  const dossier: Dossier = registerDossier(app, {
+    store,
+    repository,
+    matrix,
+    context: fhirSecurity(security).context,
+    publicBaseUrl: config.publicBaseUrl,
+    credentials,
+    events: dossierEvents({ trail, credentials: { otpOf } }),
+    hardDelete: hardDeleteOf(store),
+    accessStatistics: auditAccessStatistics(store),
+    ...(config.dossierRetentionDays !== undefined ? { retentionMs: config.dossierRetentionDays * DAY_MS } : {}),
+    ...deps.dossier,
+  });
+  app.decorate('carnet', { trail, dossier, recipients: (patientId: string) => dossierRecipients(store, dossier.credentials, patientId) } satisfies CarnetServices);
 
   app.setNotFoundHandler((request, reply) => {
     const message = `No route for ${request.method} ${pathOf(request.url)}`;

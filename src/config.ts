@@ -97,11 +97,32 @@ function baseUrl(raw: string): string {
   return url.href.replace(/\/+$/, '');
 }
 
+/** An absolute http(s) URL (a query is allowed: some gateways take their key there). */
+function httpUrl(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new Invalid('must be an absolute http:// or https:// URL');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Invalid('must be an absolute http:// or https:// URL');
+  return url.href;
+}
+
+/** A sender as mail headers write it: `address@domain` or `Name <address@domain>`. */
+function mailbox(raw: string): string {
+  if (!/^(?:[^<>\r\n]*<[^\s<>@]+@[^\s<>@]+\.[^\s<>@]+>|[^\s<>@]+@[^\s<>@]+\.[^\s<>@]+)$/.test(raw.trim())) {
+    throw new Invalid('must be an e-mail address, or a name followed by <address>');
+  }
+  return raw.trim();
+}
+
 // ---- the table -------------------------------------------------------------------------------
 
 const MiB = 1024 * 1024;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const AFFINITY_DOMAINS = ['fr-dmp', 'ihe'] as const;
+const SMTP_SECURITY = ['starttls', 'tls', 'none'] as const;
 
 function setting<T>(s: Setting<T> & { default: string }): Setting<T> & { default: string } {
   return s;
@@ -196,6 +217,58 @@ export const settings = {
     name: 'XDS_REPOSITORY_UNIQUE_ID', default: '1.2.250.1.999.1.9', parse: oid,
     description: 'The OID of the XDS.b Document Repository (repositoryUniqueId of documents provided by ITI-41, checked on ITI-43). The default is an example OID: set your own.',
   }),
+  notifySmtpHost: optional({
+    name: 'NOTIFY_SMTP_HOST', parse: text,
+    description: 'SMTP server the notification e-mails go through; unset: no e-mail is sent (without NOTIFY_SMS_URL either, notifications wait in the outbox).',
+  }),
+  notifySmtpPort: setting({
+    name: 'NOTIFY_SMTP_PORT', default: '587', parse: integer(1, 65535),
+    description: 'Port of the SMTP server.',
+  }),
+  notifySmtpSecurity: setting({
+    name: 'NOTIFY_SMTP_SECURITY', default: 'starttls', parse: oneOf(SMTP_SECURITY),
+    description: '`starttls`: the connection must be upgraded to TLS (port 587); `tls`: TLS from the start (port 465); `none`: plain SMTP, for a relay on the same machine or tests only.',
+  }),
+  notifySmtpUser: optional({
+    name: 'NOTIFY_SMTP_USER', parse: text,
+    description: 'SMTP login, if the server asks for one (with NOTIFY_SMTP_PASSWORD).',
+  }),
+  notifySmtpPassword: optional({
+    name: 'NOTIFY_SMTP_PASSWORD', parse: text, secret: true,
+    description: 'SMTP password.',
+  }),
+  notifySmtpFrom: optional({
+    name: 'NOTIFY_SMTP_FROM', parse: mailbox,
+    description: 'Sender of the e-mails, e.g. `Carnet <ne-pas-repondre@carnet.example>`; needed with NOTIFY_SMTP_HOST.',
+  }),
+  notifySmsUrl: optional({
+    name: 'NOTIFY_SMS_URL', parse: httpUrl,
+    description: 'HTTP gateway the notification SMS go through: Carnet POSTs JSON `{ id, to, text, sender? }` with an Idempotency-Key header; unset: no SMS is sent.',
+  }),
+  notifySmsToken: optional({
+    name: 'NOTIFY_SMS_TOKEN', parse: text, secret: true,
+    description: 'Token sent to the SMS gateway as `Authorization: Bearer <token>`.',
+  }),
+  notifySmsSender: optional({
+    name: 'NOTIFY_SMS_SENDER', parse: text,
+    description: 'Sender name or number shown on the phone, if the gateway takes one.',
+  }),
+  notifyPortalUrl: optional({
+    name: 'NOTIFY_PORTAL_URL', parse: baseUrl,
+    description: "The patients' portal that notification messages link to; default: PUBLIC_BASE_URL, else https://carnet.example.",
+  }),
+  auditSealIntervalMs: setting({
+    name: 'AUDIT_SEAL_INTERVAL_MS', default: '60000', parse: integer(100, 86_400_000),
+    description: 'How often the audit trail is sealed (its new entries chained into the tamper-evident seal chain), in milliseconds.',
+  }),
+  dossierRetentionDays: optional({
+    name: 'DOSSIER_RETENTION_DAYS', parse: integer(0, 36_525),
+    description: 'How long a closed dossier is kept (and may be reactivated) before the purge job erases it, in days; default: ten years (3652.5 days).',
+  }),
+  dossierPurgeIntervalMs: setting({
+    name: 'DOSSIER_PURGE_INTERVAL_MS', default: '3600000', parse: integer(0, 86_400_000),
+    description: 'How often the purge job looks for closed dossiers whose retention is over, in milliseconds; 0: never (another instance purges).',
+  }),
 };
 
 type Settings = typeof settings;
@@ -240,4 +313,10 @@ function checkTogether(config: Config): void {
   if (config.tlsCaFile && !config.tlsCertFile) throw new ConfigError('TLS_CA_FILE needs TLS_CERT_FILE and TLS_KEY_FILE (client certificates need HTTPS)');
   if (config.tlsCrlFile && !config.tlsCaFile) throw new ConfigError('TLS_CRL_FILE needs TLS_CA_FILE (revocation applies to client certificates)');
   if (config.mongodbDatabase && !config.mongodbUri) throw new ConfigError('MONGODB_DATABASE is set but MONGODB_URI is not');
+  if (config.notifySmtpHost && !config.notifySmtpFrom) throw new ConfigError('NOTIFY_SMTP_HOST is set but NOTIFY_SMTP_FROM is not: e-mails need a sender');
+  if (!config.notifySmtpHost && (config.notifySmtpUser || config.notifySmtpPassword || config.notifySmtpFrom)) {
+    throw new ConfigError('NOTIFY_SMTP_USER, NOTIFY_SMTP_PASSWORD and NOTIFY_SMTP_FROM need NOTIFY_SMTP_HOST');
+  }
+  if (Boolean(config.notifySmtpUser) !== Boolean(config.notifySmtpPassword)) throw new ConfigError('NOTIFY_SMTP_USER and NOTIFY_SMTP_PASSWORD go together');
+  if (!config.notifySmsUrl && (config.notifySmsToken || config.notifySmsSender)) throw new ConfigError('NOTIFY_SMS_TOKEN and NOTIFY_SMS_SENDER need NOTIFY_SMS_URL');
 }

@@ -39,6 +39,19 @@ void t.test('with nothing set, every setting takes its default', async (t) => {
     affinityDomain: 'fr-dmp',
     ihePatientIdAuthorities: undefined,
     xdsRepositoryUniqueId: '1.2.250.1.999.1.9',
+    notifySmtpHost: undefined,
+    notifySmtpPort: 587,
+    notifySmtpSecurity: 'starttls',
+    notifySmtpUser: undefined,
+    notifySmtpPassword: undefined,
+    notifySmtpFrom: undefined,
+    notifySmsUrl: undefined,
+    notifySmsToken: undefined,
+    notifySmsSender: undefined,
+    notifyPortalUrl: undefined,
+    auditSealIntervalMs: 60000,
+    dossierRetentionDays: undefined,
+    dossierPurgeIntervalMs: 3600000,
   });
 });
 
@@ -79,6 +92,12 @@ const badValues: [string, string, string][] = [
   ['PUBLIC_BASE_URL', 'https://dmp.example.org/?a=1', 'PUBLIC_BASE_URL must not have a query or fragment'],
   ['AFFINITY_DOMAIN', 'us', 'AFFINITY_DOMAIN must be one of fr-dmp, ihe, got "us"'],
   ['MONGODB_URI', 'postgres://x', 'MONGODB_URI must start with mongodb:// or mongodb+srv://'],
+  ['NOTIFY_SMTP_PORT', '0', 'NOTIFY_SMTP_PORT must be an integer from 1 to 65535, got "0"'],
+  ['NOTIFY_SMTP_SECURITY', 'ssl', 'NOTIFY_SMTP_SECURITY must be one of starttls, tls, none, got "ssl"'],
+  ['NOTIFY_SMS_URL', 'gateway.example/sms', 'NOTIFY_SMS_URL must be an absolute http:// or https:// URL'],
+  ['AUDIT_SEAL_INTERVAL_MS', 'often', 'AUDIT_SEAL_INTERVAL_MS must be an integer'],
+  ['DOSSIER_RETENTION_DAYS', '-1', 'DOSSIER_RETENTION_DAYS must be an integer from 0 to 36525'],
+  ['DOSSIER_PURGE_INTERVAL_MS', '1h', 'DOSSIER_PURGE_INTERVAL_MS must be an integer'],
   ['TLS_CERT_FILE', '/nonexistent/cert.pem', 'TLS_CERT_FILE must name a readable file (no such file), got "/nonexistent/cert.pem"'],
 ];
 
@@ -133,6 +152,45 @@ void t.test('a revocation list without client certificate authorities is refused
 void t.test('a MongoDB database name without a MongoDB URI is refused', async (t) => {
   const error = refusal(t, { MONGODB_DATABASE: 'carnet' });
   t.match(error.message, /^MONGODB_DATABASE is set but MONGODB_URI is not/);
+});
+
+void t.test('the notification settings are parsed into their types', async (t) => {
+  const config = loadConfig({
+    NOTIFY_SMTP_HOST: 'smtp.example.org', NOTIFY_SMTP_PORT: '465', NOTIFY_SMTP_SECURITY: 'tls', NOTIFY_SMTP_USER: 'carnet',
+    NOTIFY_SMTP_PASSWORD: 'pw', NOTIFY_SMTP_FROM: 'Carnet <ne-pas-repondre@carnet.example>', NOTIFY_SMS_URL: 'https://sms.example.org/send?account=7',
+    NOTIFY_SMS_TOKEN: 't', NOTIFY_PORTAL_URL: 'https://moi.carnet.example/', AUDIT_SEAL_INTERVAL_MS: '5000', DOSSIER_RETENTION_DAYS: '30', DOSSIER_PURGE_INTERVAL_MS: '0',
+  });
+  t.match(config, {
+    notifySmtpHost: 'smtp.example.org', notifySmtpPort: 465, notifySmtpSecurity: 'tls', notifySmtpUser: 'carnet', notifySmtpPassword: 'pw',
+    notifySmtpFrom: 'Carnet <ne-pas-repondre@carnet.example>', notifySmsUrl: 'https://sms.example.org/send?account=7', notifySmsToken: 't',
+    notifyPortalUrl: 'https://moi.carnet.example', auditSealIntervalMs: 5000, dossierRetentionDays: 30, dossierPurgeIntervalMs: 0,
+  });
+});
+
+void t.test('an SMTP host without a sender address is refused', async (t) => {
+  const error = refusal(t, { NOTIFY_SMTP_HOST: 'smtp.example.org' });
+  t.match(error.message, /^NOTIFY_SMTP_HOST is set but NOTIFY_SMTP_FROM is not/);
+});
+
+void t.test('a sender that is not an e-mail address is refused', async (t) => {
+  const error = refusal(t, { NOTIFY_SMTP_HOST: 'smtp.example.org', NOTIFY_SMTP_FROM: 'Carnet' });
+  t.match(error.message, /^NOTIFY_SMTP_FROM must be an e-mail address/);
+});
+
+void t.test('an SMTP login without its password is refused', async (t) => {
+  const error = refusal(t, { NOTIFY_SMTP_HOST: 'smtp.example.org', NOTIFY_SMTP_FROM: 'a@b.example', NOTIFY_SMTP_USER: 'carnet' });
+  t.match(error.message, /^NOTIFY_SMTP_USER and NOTIFY_SMTP_PASSWORD go together/);
+});
+
+void t.test('SMTP credentials without an SMTP host are refused', async (t) => {
+  const error = refusal(t, { NOTIFY_SMTP_USER: 'carnet', NOTIFY_SMTP_PASSWORD: 'pw' });
+  t.match(error.message, /need NOTIFY_SMTP_HOST$/);
+});
+
+void t.test('an SMS token without a gateway URL is refused', async (t) => {
+  const error = refusal(t, { NOTIFY_SMS_TOKEN: 'secret-token' });
+  t.match(error.message, /^NOTIFY_SMS_TOKEN and NOTIFY_SMS_SENDER need NOTIFY_SMS_URL/);
+  t.notMatch(error.message, /secret-token/);
 });
 
 void t.test('the README configuration table lists every setting with its default and meaning', async (t) => {

@@ -11,6 +11,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { readFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { testStoreKind, testStoreSettings } from './support/store.ts';
+import { startSmtp } from './notify/peers.ts';
+import { createParams, out } from './dossier/support.ts';
 
 const MAIN = new URL('../src/main.ts', import.meta.url).pathname;
 
@@ -58,12 +60,13 @@ async function waitForHealth(url: string, run: Run): Promise<Response> {
 }
 
 /** Starts the server on the store of this test pass (embedded, or MongoDB in the MongoDB pass). */
-async function startServer(t: Test) {
+async function startServer(t: Test, env: Record<string, string> = {}) {
   const port = await freePort();
   const store = testStoreSettings();
   const run = start({
     PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info', DATA_DIR: store.dataDir, ACCESS_CONTROL: 'off',
     ...(store.mongodbUri ? { MONGODB_URI: store.mongodbUri, MONGODB_DATABASE: store.mongodbDatabase ?? '' } : {}),
+    ...env,
   });
   t.teardown(async () => {
     run.child.kill('SIGKILL');
@@ -170,4 +173,87 @@ void t.test('by default the server serves HTTPS with a development PKI and asks 
   const fhir = await httpsGet(`https://127.0.0.1:${port}/fhir/Patient`, readFileSync(join(store.dataDir, 'pki', 'ca.crt')));
   t.equal(fhir.status, 401);
   t.equal(JSON.parse(fhir.body).resourceType, 'OperationOutcome');
+});
+
+// ---- background jobs: notifications, audit seals, the dossier purge ----------------------------
+
+/** Waits until the server's standard output matches, or fails after `ms`. */
+async function waitForOutput(run: Run, pattern: RegExp, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!pattern.test(run.stdout())) {
+    if (run.child.exitCode !== null || Date.now() > deadline) throw new Error(`no output matching ${pattern}:\n${run.stdout()}\n${run.stderr()}`);
+    await sleep(50);
+  }
+}
+
+async function createDossier(url: string, email: string): Promise<string> {
+  const response = await fetch(`${url}/fhir/Patient/$create-dossier`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/fhir+json' },
+    body: JSON.stringify(createParams({ channel: 'pharmacy', email })),
+  });
+  const body = (await response.json()) as Record<string, unknown>;
+  if (response.status !== 201) throw new Error(`create: ${response.status} ${JSON.stringify(body)}`);
+  return String(out(body, 'patient').reference).replace('Patient/', '');
+}
+
+const SMTP_FROM = 'Carnet <ne-pas-repondre@carnet.example>';
+
+void t.test('without an SMTP server or an SMS gateway the server warns that notifications wait in the outbox', async (t) => {
+  const { run } = await startServer(t);
+  await waitForOutput(run, /"msg":"audit sealer started"/);
+  t.match(run.stdout(), /"level":40[^\n]*notifications wait in the outbox/);
+  t.notMatch(run.stdout(), /notification worker started/);
+});
+
+void t.test('the server e-mails the patient through the configured SMTP server when their dossier is created', async (t) => {
+  const smtp = await startSmtp();
+  t.teardown(() => smtp.close());
+  const { url, run } = await startServer(t, { NOTIFY_SMTP_HOST: '127.0.0.1', NOTIFY_SMTP_PORT: String(smtp.port), NOTIFY_SMTP_SECURITY: 'none', NOTIFY_SMTP_FROM: SMTP_FROM });
+  await waitForOutput(run, /"msg":"notification worker started"/);
+  await createDossier(url, 'lea.main@example.org');
+  const [mail] = await smtp.waitFor(1, 20_000);
+  t.equal(mail.to, 'lea.main@example.org');
+  t.equal(mail.subject, 'Votre dossier médical partagé a été créé');
+  t.match(run.stdout(), /no SMS gateway configured/, 'the missing channel is named');
+  t.notMatch(run.stdout(), /lea\.main@example\.org/, 'the address is not logged');
+});
+
+void t.test('on SIGTERM the notification worker and the sealer stop before the store and the server exits 0', async (t) => {
+  const smtp = await startSmtp();
+  t.teardown(() => smtp.close());
+  const { url, run } = await startServer(t, { NOTIFY_SMTP_HOST: '127.0.0.1', NOTIFY_SMTP_PORT: String(smtp.port), NOTIFY_SMTP_SECURITY: 'none', NOTIFY_SMTP_FROM: SMTP_FROM });
+  await createDossier(url, 'stop@example.org');
+  await smtp.waitFor(1, 20_000);
+  run.child.kill('SIGTERM');
+  t.same(await run.exited, { code: 0, signal: null });
+  t.equal(run.stderr(), '');
+  t.notMatch(run.stdout(), /"level":50/, 'nothing failed on the way down (a job using a closed store would log an error)');
+});
+
+// MongoDB entries are sealed only once older than the commit deadline (65 s): too long here.
+const sealWait = testStoreKind() === 'mongo' ? 'on MongoDB sealing waits 65 s for commits to settle (test/audit covers it)' : false;
+
+void t.test('the server seals the audit trail on AUDIT_SEAL_INTERVAL_MS', { skip: sealWait }, async (t) => {
+  const { url, run } = await startServer(t, { AUDIT_SEAL_INTERVAL_MS: '200' });
+  await createDossier(url, 'seal@example.org');
+  await waitForOutput(run, /"msg":"audit trail sealed"/);
+  t.match(run.stdout(), /"seals":[1-9]\d*,"entries":[1-9]\d*,"msg":"audit trail sealed"/);
+});
+
+void t.test('the purge job erases a closed dossier once DOSSIER_RETENTION_DAYS is over', async (t) => {
+  const { url } = await startServer(t, { DOSSIER_RETENTION_DAYS: '0', DOSSIER_PURGE_INTERVAL_MS: '200' });
+  const patientId = await createDossier(url, 'purge@example.org');
+  const closed = await fetch(`${url}/fhir/Patient/${patientId}/$close`, { method: 'POST' });
+  t.equal(closed.status, 200);
+  const deadline = Date.now() + 20_000;
+  let status: unknown;
+  do {
+    await sleep(100);
+    const response = await fetch(`${url}/fhir/Patient/${patientId}/$dossier-status`);
+    status = out((await response.json()) as Record<string, unknown>, 'exists');
+  } while (status !== false && Date.now() < deadline);
+  t.equal(status, false, 'the dossier is gone');
+  const patient = await fetch(`${url}/fhir/Patient/${patientId}`);
+  t.ok(patient.status === 404 || patient.status === 410, `the Patient is no longer read (${patient.status})`);
 });

@@ -6,6 +6,8 @@
 //   await dossierStatus(store, patientId)          // 'active' | 'closed' | undefined, for the access gate
 //   await authenticateDevice(store, bearerToken)   // { kind: 'device', patientId, deviceId } | undefined
 //   await dossier.purge.run()                      // what the scheduled job does
+//   events: dossierEvents({ trail, credentials })  // each change's AuditEvent and notification, in its commit
+//   provisionDossier(...)                          // a test patient's dossier and password (scripts/)
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Habilitations } from '../access/index.ts';
 import type { FhirRepository, RequestContext } from '../fhir/index.ts';
@@ -24,10 +26,13 @@ export { CREATE_DOSSIER_CODE, LIFECYCLE_SYSTEM } from './consent.ts';
 export { departmentOf, departmentOfIns, departmentOfPostalCode } from './department.ts';
 export { CLOSE_REASONS, DossierLifecycle, IDENTITY_CHECKS, REPRESENTATIVE_RELATIONSHIPS, TEN_YEARS_MS } from './lifecycle.ts';
 export { UPLOAD_KINDS, sniff } from './magic.ts';
-export { DossierPurge, dossierContents, schedulePurge } from './purge.ts';
+export { DossierPurge, dossierContents, hardDeleteOf, schedulePurge } from './purge.ts';
+export { AUDIT_ACTIVITIES, auditRecordsOf, dossierEvents, notificationsOf, type DossierEventsOptions } from './event-records.ts';
+export { dossierRecipients, type DossierRecipient } from './recipients.ts';
+export { provisionDossier, testIns, TEST_INS_SYSTEM, type ProvisionRequest, type ProvisionResult } from './provision.ts';
 export { dossierStatus, RECORD_TYPES } from './records.ts';
 export { CHANNEL_RULES, creationChannel, isMinor } from './rules.ts';
-export { dossierRows, statistics } from './statistics.ts';
+export { ACCESS_MODE_PARAM, accessModeIndex, auditAccessStatistics, dossierRows, statistics } from './statistics.ts';
 export type * from './types.ts';
 export { CHANNELS, NO_DOSSIER_EVENTS } from './types.ts';
 
@@ -57,6 +62,8 @@ export interface DossierOptions {
 }
 
 export interface Dossier {
+  /** The sign-in credentials, made at first use. */
+  credentials: DossierCredentials;
   lifecycle: DossierLifecycle;
   content: PatientContent;
   purge: DossierPurge;
@@ -119,7 +126,7 @@ export function dossierServices(options: DossierOptions): Dossier {
   });
   const content = new PatientContent({ lifecycle, repository: options.repository, system, uploadLimitBytes: options.uploadLimitBytes ?? DEFAULT_UPLOAD_LIMIT_BYTES, open });
   const purge = new DossierPurge({ store: options.store, credentials, events, hardDelete: options.hardDelete, clock, log: options.log });
-  return { lifecycle, content, purge };
+  return { credentials, lifecycle, content, purge };
 }
 
 /** Registers the dossier operations under /fhir (their own plugin scope) and, if asked, the purge job. */
@@ -136,7 +143,7 @@ export function registerDossier(app: FastifyInstance, options: DossierOptions): 
     });
   });
   if (options.purgeIntervalMs) {
-    let job: { stop(): void } | undefined;
+    let job: { stop(): Promise<void> } | undefined;
     app.addHook('onReady', async () => {
       job = schedulePurge(dossier.purge, options.purgeIntervalMs as number, (error) => app.log.error({ err: error }, 'dossier purge failed'));
     });

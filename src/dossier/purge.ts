@@ -12,6 +12,7 @@
 // Without a HardDelete (the Store port has none yet) the resources get delete markers instead:
 // nobody reads them any more, but their versions and blobs stay. The job says so in its log.
 import { ACCESS_PARAMS } from '../access/index.ts';
+import { ACCESS_MARKER_TYPE } from '../audit/index.ts';
 import { indexKey, type ResourceBody, type ResourceWrite, type Store } from '../store/index.ts';
 import type { DossierCredentials } from './credentials.ts';
 import { binaryIdOf, blobOf, DOCUMENT_TEXT_TYPE, SUPPORTED_TYPES } from './fhir-port.ts';
@@ -94,6 +95,8 @@ export async function dossierContents(store: Store, patientId: string): Promise<
   }
   for (const id of await recordsWhere(store, RECORD_TYPES.deviceToken, 'patient', patientId)) resources.push({ type: RECORD_TYPES.deviceToken, id });
   for (const id of await recordsWhere(store, DOCUMENT_TEXT_TYPE, 'patient', patientId)) resources.push({ type: DOCUMENT_TEXT_TYPE, id });
+  // The audit module's first-access markers (who has already been announced to the patient).
+  for (const id of await recordsWhere(store, ACCESS_MARKER_TYPE, 'patient', patientId)) resources.push({ type: ACCESS_MARKER_TYPE, id });
   return { resources, blobs: [...blobs] };
 }
 
@@ -167,16 +170,29 @@ export class DossierPurge {
   }
 }
 
-/** Runs the purge every `intervalMs` (never two runs at once); stop() ends it. */
-export function schedulePurge(purge: DossierPurge, intervalMs: number, onError: (error: unknown) => void): { stop(): void } {
-  let running = false;
+/**
+ * The store's own hard delete (Store.purge) when the adapter has one; undefined otherwise, and
+ * the purge falls back to delete markers.
+ */
+export function hardDeleteOf(store: Store): HardDelete | undefined {
+  const purge = (store as Partial<HardDelete>).purge;
+  return typeof purge === 'function' ? { purge: (target) => purge.call(store, target) } : undefined;
+}
+
+/** Runs the purge every `intervalMs` (never two runs at once); stop() ends it and waits for a run under way. */
+export function schedulePurge(purge: DossierPurge, intervalMs: number, onError: (error: unknown) => void): { stop(): Promise<void> } {
+  let running: Promise<void> | undefined;
   const timer = setInterval(() => {
     if (running) return;
-    running = true;
-    purge.run().catch(onError).finally(() => {
-      running = false;
+    running = purge.run().then(() => undefined, onError).finally(() => {
+      running = undefined;
     });
   }, intervalMs);
   timer.unref();
-  return { stop: () => clearInterval(timer) };
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
 }

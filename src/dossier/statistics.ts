@@ -1,8 +1,9 @@
 // Operator statistics, without health data: dossiers opened per channel, period and department
 // (from the dossier records), documents per class (counted on the access index, never read),
 // and accesses per mode (from the audit trail, through AccessStatistics).
-import { ACCESS_PARAMS } from '../access/index.ts';
-import { indexKey, type Store } from '../store/index.ts';
+import { ACCESS_PARAMS, type AccessMode } from '../access/index.ts';
+import { ACCESS_MODE_SYSTEM, MODE_CODES } from '../audit/index.ts';
+import { indexKey, type IndexValue, type ResourceBody, type Store } from '../store/index.ts';
 import { RECORD_TYPES } from './records.ts';
 import type { AccessStatistics, DossierRecord } from './types.ts';
 
@@ -65,4 +66,51 @@ export async function statistics(store: Store, classes: readonly string[], acces
     result.accesses = Object.entries(perMode).map(([mode, count]) => ({ mode, count: count ?? 0 }));
   }
   return result;
+}
+
+// ---- accesses per mode, off the audit trail's index ----------------------------------------------
+
+/**
+ * The index parameter of an AuditEvent's access mode (its purposeOfEvent in the DMP's mode
+ * codes). FHIR defines no search parameter on purposeOfEvent, so the audit trail adds this one
+ * with its extraIndex; accesses are then counted per mode without reading a single event.
+ */
+export const ACCESS_MODE_PARAM = '_access_mode';
+const ACCESS_MODES = Object.keys(MODE_CODES) as AccessMode[];
+/** AuditEvent types of accesses to a dossier: a FHIR interaction, an IHE query or retrieve (not a sign-in or a lifecycle activity). */
+const ACCESS_EVENT_TYPES = ['rest', '110112', '110106'];
+
+/** The access-mode index values of a resource (none unless it is an AuditEvent with a mode). Pure. */
+export function accessModeIndex(resource: ResourceBody): IndexValue[] {
+  if (resource.resourceType !== 'AuditEvent') return [];
+  const purposes = (resource.purposeOfEvent as { coding?: { system?: string; code?: string }[] }[] | undefined) ?? [];
+  const codes = new Set(purposes.flatMap((p) => p.coding ?? []).filter((c) => c.system === ACCESS_MODE_SYSTEM && typeof c.code === 'string').map((c) => c.code as string));
+  return [...codes].map((code) => ({ param: ACCESS_MODE_PARAM, value: indexKey('code', code) }));
+}
+
+/**
+ * Accesses per mode in a period: successful reads and searches (AuditEvent.action R or E) over
+ * FHIR, MHD or XDS the trail recorded in that mode, counted on the index.
+ */
+export function auditAccessStatistics(store: Store): AccessStatistics {
+  return {
+    async accessesPerMode(range) {
+      const counts: Partial<Record<AccessMode, number>> = {};
+      for (const mode of ACCESS_MODES) {
+        const where = {
+          and: [
+            { param: ACCESS_MODE_PARAM, in: [indexKey('code', MODE_CODES[mode].code)] },
+            { param: 'date', bound: 'high' as const, cmp: 'ge' as const, value: range.from },
+            { param: 'date', bound: 'low' as const, cmp: 'le' as const, value: range.to },
+            { param: 'outcome', in: [indexKey('code', '0')] },
+            { param: 'action', in: [indexKey('code', 'R'), indexKey('code', 'E')] },
+            { param: 'type', in: ACCESS_EVENT_TYPES.map((code) => indexKey('code', code)) },
+          ],
+        };
+        const page = await store.search({ types: ['AuditEvent'], where, count: 0, total: true });
+        counts[mode] = page.total ?? 0;
+      }
+      return counts;
+    },
+  };
 }

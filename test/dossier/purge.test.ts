@@ -7,6 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultHabilitations } from '../../src/access/index.ts';
+import { ACCESS_MARKER_TYPE, AccessMarkers } from '../../src/audit/index.ts';
 import { loadConfig } from '../../src/config.ts';
 import { credentialsOver, dossierServices, dossierStatus, RECORD_TYPES, type Dossier, type HardDelete } from '../../src/dossier/index.ts';
 import { FhirRepository, OPEN_GATE } from '../../src/fhir/index.ts';
@@ -136,6 +137,17 @@ t.test('a dossier closed more than ten years ago is purged with its resources, B
     t.notOk(targets.some((r) => r.endsWith(`/${id}`)), 'nothing of another dossier');
   }
   t.equal(await dossierStatus(api.store, mine.patientId), undefined);
+});
+
+t.test("a purged dossier takes its first-access markers with it", async (t) => {
+  const mine = await fullDossier();
+  const markers = new AccessMarkers(api.store);
+  await api.store.commit({ writes: [markers.write(mine.patientId, '99700000001', new Date(clock.now).toISOString())] });
+  await close(mine.patientId);
+  const hard = new RecordingHardDelete(() => api);
+  await (await services(hard)).purge.run(clock.now + 10 * YEAR_MS + DAY_MS);
+  t.ok(hard.all.resources.some((r) => r.type === ACCESS_MARKER_TYPE), 'the marker is purged');
+  t.notOk(await new AccessMarkers(api.store).has(mine.patientId, '99700000001'), 'and no longer found');
 });
 
 t.test('after the purge the patient can no longer sign in, and the INS and login may open a new dossier', async (t) => {
