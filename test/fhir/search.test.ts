@@ -398,3 +398,8 @@ t.test('token :in with a value set that cannot be enumerated answers 400', async
   t.equal(r.status, 400);
   t.match(r.body.issue[0].diagnostics, /cannot be enumerated|unknown/);
 });
+
+t.test('AuditEvent offers no word search: it is indexed on every read and searched by patient, agent and date', async (t) => {
+  const r = await api.app.inject({ method: 'GET', url: '/fhir/AuditEvent?_content=lecture', headers: { prefer: 'handling=strict' } });
+  t.equal(r.statusCode, 400);
+});

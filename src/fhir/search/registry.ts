@@ -83,6 +83,9 @@ export class SearchRegistry {
         // Parameters without an expression here (_query, _filter…) are not indexed; _text and
         // _content are, by words.ts, not by an expression.
         if (!expression && p.code !== '_id' && p.code !== '_lastUpdated' && !isWordParam(p.code)) continue;
+        // AuditEvents are written on every read: indexing their words would slow every request
+        // for searches nobody makes (the access history is searched by patient, agent, date).
+        if (isWordParam(p.code) && type === 'AuditEvent') continue;
         defs.set(p.code, {
           code: p.code,
           // R4 types _text and _content as strings; they are searched by words (words.ts).
