@@ -23,7 +23,8 @@ import {
   type PatientAuth,
 } from './identity/index.ts';
 import { StoreCredentialStore } from './identity/store-credential-store.ts';
-import type { Store } from './store/index.ts';
+import type { OutboxAppend, Store } from './store/index.ts';
+import { notificationOutbox } from './notify/index.ts';
 
 export interface Security {
   gate: AccessEngineGate;
@@ -114,6 +115,18 @@ export function fhirSecurity(security: Security | undefined): Pick<FhirOptions, 
 }
 
 /**
+ * The patient is told of documents others add to the dossier (one message per dossier and
+ * commit, however many documents it holds); what the patient adds themselves is not notified.
+ */
+export function documentAddedNotices(ctx: RequestContext, writes: { type: string; patientId?: string; isNew: boolean }[]): OutboxAppend[] {
+  const actor = ctx.actor as Actor | undefined;
+  const own = actor?.kind === 'patient' ? [actor.patientId] : actor?.kind === 'representative' ? actor.patientIds : [];
+  const dossiers = new Set(writes.filter((w) => w.type === 'DocumentReference' && w.isNew && w.patientId && !own.includes(w.patientId)).map((w) => w.patientId as string));
+  const at = new Date().toISOString();
+  return [...dossiers].map((patientId) => notificationOutbox({ kind: 'document-added', patientId, at }));
+}
+
+/**
  * Every FHIR access and write as an AuditEvent (src/audit), written with what it records; an
  * access the patient is told about (a professional's first, every emergency one) puts its
  * message in the outbox in the same commit.
@@ -138,7 +151,7 @@ export function trailAuditor(trail: AuditTrail, markers: AccessMarkers = new Acc
           outcome: 'success',
         }),
       );
-      return { writes: changes.flatMap((c) => c.writes), log: changes.flatMap((c) => c.log) };
+      return { writes: changes.flatMap((c) => c.writes), log: changes.flatMap((c) => c.log), outbox: documentAddedNotices(ctx, writes) };
     },
     async access(ctx, event) {
       const at = new Date().toISOString();

@@ -9,6 +9,7 @@ import {
   isStoreError,
   type IndexValue,
   type LogAppend,
+  type OutboxAppend,
   plainJson,
   type Condition,
   type ResourceBody,
@@ -42,7 +43,7 @@ export function blobOf(resource: ResourceBody | undefined): string | undefined {
 /** What the repository tells the audit trail (implemented over src/audit by the app). */
 export interface AccessAuditor {
   /** The audit changes to commit together with these writes (no change happens unaudited). */
-  forWrites(ctx: RequestContext, writes: { op: string; type: string; id: string; patientId?: string }[]): { writes: ResourceWrite[]; log: LogAppend[] };
+  forWrites(ctx: RequestContext, writes: { op: string; type: string; id: string; patientId?: string; isNew: boolean }[]): { writes: ResourceWrite[]; log: LogAppend[]; outbox?: OutboxAppend[] };
   /** Records a read, search or history answer (or its refusal) on its own. */
   access(ctx: RequestContext, event: { action: 'read' | 'vread' | 'history' | 'search'; type: string; id?: string; patientId?: string; searchParams?: string[]; outcome: 'success' | 'refused'; reason?: string }): Promise<void>;
 }
@@ -414,9 +415,10 @@ export class FhirRepository {
     const blobs = writes.flatMap((w) => w.blobs ?? []);
     const plain = writes.map(({ blobs: _b, ...w }) => w);
     const audit = ctx && this.#auditor
-      ? this.#auditor.forWrites(ctx, plain.map((w) => ({ op: w.op, type: w.type, id: w.id, patientId: patientOfIndex(w.index) })))
+      ? this.#auditor.forWrites(ctx, plain.map((w) => ({ op: w.op, type: w.type, id: w.id, patientId: patientOfIndex(w.index), isNew: w.op === 'create' || w.ifVersion === 0 })))
       : { writes: [], log: [] };
-    const result = await this.#guard(this.store.commit({ writes: [...plain, ...audit.writes], log: audit.log, blobs }));
+    const outbox = audit.outbox ?? [];
+    const result = await this.#guard(this.store.commit({ writes: [...plain, ...audit.writes], log: audit.log, blobs, ...(outbox.length ? { outbox } : {}) }));
     return result.versions.slice(0, plain.length);
   }
 

@@ -238,3 +238,53 @@ t.test('the operator statistics count accesses per mode made over mutual TLS', a
   t.ok(after.normal >= before.normal + 1, `normal accesses counted (${before.normal} → ${after.normal})`);
   t.ok(after.btg >= before.btg + 1, `break-the-glass accesses counted (${before.btg} → ${after.btg})`);
 });
+
+// ---- notifications of documents added -------------------------------------------------------
+
+/** The document-added notifications about this dossier put in the outbox since the last call. */
+async function documentMessages(patientId: string): Promise<OutboxMessage[]> {
+  const claimed = await api.store.claimOutbox({ limit: 500, leaseMs: 600_000 });
+  for (const m of claimed) await api.store.completeOutbox(m.id);
+  return claimed.filter((m) => m.topic === 'document-added' && m.payload.patientId === patientId);
+}
+
+function note(patientId: string): Record<string, unknown> {
+  return {
+    resourceType: 'DocumentReference',
+    status: 'current',
+    type: { coding: [{ system: 'http://loinc.org', code: '11488-4' }] },
+    subject: { reference: `Patient/${patientId}` },
+    author: [{ identifier: { system: PS_IDNAT, value: '899700000001' } }],
+    content: [{ attachment: { contentType: 'text/plain', data: Buffer.from('compte rendu').toString('base64') } }],
+  };
+}
+
+t.test('a document a professional adds to the dossier makes one document-added message, without health data', async (t) => {
+  const patientId = await seedPatient();
+  await documentMessages(patientId);
+  const r = await api.call('POST', '/fhir/DocumentReference', { cert: api.pki.professionals.generalPractitioner, body: note(patientId) });
+  t.equal(r.status, 201, r.raw);
+  const messages = await documentMessages(patientId);
+  t.equal(messages.length, 1);
+  t.same(Object.keys(messages[0].payload).sort(), ['at', 'patientId'], 'ids and a date only');
+});
+
+t.test('a document the patient uploads themselves makes no document-added message', async (t) => {
+  const { patientId, token } = await openDossier();
+  await documentMessages(patientId);
+  const pdf = Buffer.from('%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n');
+  const r = await api.call('POST', `/fhir/Patient/${patientId}/$upload?title=Bilan`, { token, body: pdf, contentType: 'application/pdf' });
+  t.equal(r.status, 201, r.raw);
+  t.same(await documentMessages(patientId), []);
+});
+
+t.test('updating a document makes no document-added message', async (t) => {
+  const patientId = await seedPatient();
+  const gp = api.pki.professionals.generalPractitioner;
+  const created = await api.call('POST', '/fhir/DocumentReference', { cert: gp, body: note(patientId) });
+  await documentMessages(patientId);
+  const { meta: _meta, ...body } = created.body;
+  const updated = await api.call('PUT', `/fhir/DocumentReference/${created.body.id}`, { cert: gp, body: { ...body, description: 'corrigé' } });
+  t.equal(updated.status, 200, updated.raw);
+  t.same(await documentMessages(patientId), []);
+});
