@@ -69,6 +69,7 @@ export const DOSSIER_ACTIVITIES: Readonly<Record<string, 'C' | 'R' | 'U' | 'D' |
   'credentials-reset': 'U',
   'credentials-unblock': 'U',
   'statistics-export': 'R',
+  'notification-preferences-change': 'U',
 };
 
 export interface AuditRecord {

@@ -19,6 +19,7 @@ export const AUDIT_ACTIVITIES: Readonly<Record<Exclude<DossierEvent['kind'], 'co
   'credentials-reset': 'credentials-reset',
   'sign-in-unblocked': 'credentials-unblock',
   'password-changed': 'password-change',
+  'notification-preferences-changed': 'notification-preferences-change',
   'activation-code-issued': 'activation-code-issue',
   'device-registered': 'device-register',
   'device-token-revoked': 'device-token-revoke',

@@ -10,6 +10,7 @@
 //   POST /fhir/Patient/{id}/$reset-credentials     desk: a new initial password
 //   POST /fhir/Patient/{id}/$unblock-sign-in       desk: lift a sign-in lock-out
 //   POST /fhir/Patient/{id}/$set-password          the holder changes their password
+//   GET|POST /fhir/Patient/{id}/$notification-preferences  the patient chooses how they are told
 //   GET  /fhir/$dossier-statistics                 desk: figures without health data
 //   POST /fhir/Patient/{id}/$upload                the patient uploads a PDF/JPEG/PNG (raw body)
 //   POST /fhir/Patient/{id}/$declare               the patient declares an allergy, condition…
@@ -27,6 +28,7 @@ import { actorOf, fail, problem } from './lifecycle.ts';
 import { all, code, int, parameters, parametersOf, ParametersError, resource, str, text, valueOf, type Parameter } from './parameters.ts';
 import { deskRefusal } from './rules.ts';
 import { PERIODS, statistics, type Period } from './statistics.ts';
+import type { NotificationPreferences } from './preferences.ts';
 import type { AccessStatistics } from './types.ts';
 
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
@@ -253,6 +255,29 @@ export function dossierRoutes(app: FastifyInstance, options: DossierHttpOptions)
     const p = params(request);
     await lifecycle.setPassword(ctx, request.params.id, read(() => ({ login: text(p, 'login'), current: text(p, 'currentPassword'), next: text(p, 'newPassword') })));
     return send(reply, 200, parameters([...code('outcome', 'password-changed')]), true);
+  });
+
+  // ---- how the patient is told ----------------------------------------------------------------------
+
+  const preferencesParameters = (p: { chosen?: NotificationPreferences; signIn?: { channel: string; to: string } }) =>
+    parameters([
+      ...(p.chosen?.channels ?? []).flatMap((c) => code('channel', c)),
+      ...str('email', p.chosen?.email),
+      ...str('phone', p.chosen?.phone),
+      ...(p.signIn ? [{ name: 'signIn', part: [...code('channel', p.signIn.channel), ...str('address', p.signIn.to)] }] : []),
+    ]);
+
+  app.get<{ Params: { id: string } }>('/fhir/Patient/:id/$notification-preferences', async (request, reply) => {
+    const ctx = contextOf(request);
+    return send(reply, 200, preferencesParameters(await lifecycle.notificationPreferences(ctx, request.params.id)), true);
+  });
+
+  app.post<{ Params: { id: string } }>('/fhir/Patient/:id/$notification-preferences', async (request, reply) => {
+    const ctx = contextOf(request);
+    const p = params(request);
+    const input = read(() => ({ channels: all(p, 'channel').map((x) => String(valueOf(x))), email: text(p, 'email'), phone: text(p, 'phone') }));
+    await lifecycle.chooseNotificationPreferences(ctx, request.params.id, input);
+    return send(reply, 200, preferencesParameters(await lifecycle.notificationPreferences(ctx, request.params.id)), true);
   });
 
   app.get('/fhir/$dossier-statistics', async (request, reply) => {

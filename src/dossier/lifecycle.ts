@@ -14,6 +14,7 @@ import { creationConsent, creationConsentProblems, patientRequestConsent } from 
 import { generatedLogin, initialPassword, MIN_PASSWORD_LENGTH, type DossierCredentials } from './credentials.ts';
 import { departmentOf } from './department.ts';
 import { insOf, type IssueType } from './fhir-port.ts';
+import { BadPreferences, checkPreferences, preferencesWrite, readPreferences, type NotificationPreferences, type NotifyChannel } from './preferences.ts';
 import {
   deleteWrite, dossierOfIns, dossierWrite, insClaimWrite, insKey, loginClaimWrite, loginKey, readDossier, readRecord, recordWrite, RECORD_TYPES, sha256, type Versioned,
 } from './records.ts';
@@ -460,6 +461,40 @@ export class DossierLifecycle {
     const updated: DossierRecord = { ...record, handedOverPasswords: record.handedOverPasswords.filter((l) => l.toLowerCase() !== input.login?.toLowerCase()) };
     await this.commit({ writes: [dossierWrite(updated, version)] }, { kind: 'password-changed', patientId, at: this.#iso(), actor, login: input.login });
     await store.set({ login: input.login, password: input.next, subject: subject as PatientSubject, otp: otp as OtpChannel } satisfies NewCredential);
+  }
+
+  // ---- how the patient is told --------------------------------------------------------------------
+
+  /** The patient's own dossier only (with access control off, anyone: conformance testing). */
+  #ownDossier(ctx: RequestContext, patientId: string): void {
+    const actor = actorOf(ctx);
+    if (actor ? actor.kind !== 'patient' || actor.patientId !== patientId : !this.#o.open) {
+      throw problem(403, 'forbidden', 'only the patient chooses how they are told');
+    }
+  }
+
+  /** The patient's choice, and the address they sign in with. */
+  async notificationPreferences(ctx: RequestContext, patientId: string): Promise<{ chosen?: NotificationPreferences; signIn?: { channel: NotifyChannel; to: string } }> {
+    this.#ownDossier(ctx, patientId);
+    const { value: record } = await this.#dossier(patientId);
+    const otp = record.logins.patient ? await (await this.#o.credentials).otpOf(record.logins.patient) : undefined;
+    const chosen = await readPreferences(this.#o.store, patientId);
+    return { ...(chosen ? { chosen: chosen.value } : {}), ...(otp ? { signIn: { channel: otp.channel, to: otp.to } } : {}) };
+  }
+
+  /** Records the patient's choice of channels and addresses (audited, in one commit). */
+  async chooseNotificationPreferences(ctx: RequestContext, patientId: string, input: { channels: string[]; email?: string; phone?: string }): Promise<NotificationPreferences> {
+    const { signIn } = await this.notificationPreferences(ctx, patientId);
+    let preferences: NotificationPreferences;
+    try {
+      preferences = checkPreferences(input, signIn);
+    } catch (e) {
+      if (e instanceof BadPreferences) throw problem(422, 'value', e.message);
+      throw e;
+    }
+    const current = await readPreferences(this.#o.store, patientId);
+    await this.commit({ writes: [preferencesWrite(patientId, preferences, current?.version ?? 0)] }, { kind: 'notification-preferences-changed', patientId, at: this.#iso(), actor: actorOf(ctx) });
+    return preferences;
   }
 }
 

@@ -17,6 +17,7 @@ import { indexKey, type ResourceBody, type ResourceWrite, type Store } from '../
 import type { DossierCredentials } from './credentials.ts';
 import { binaryIdOf, blobOf, DOCUMENT_TEXT_TYPE, SUPPORTED_TYPES } from './fhir-port.ts';
 import { deleteWrite, dossierWrite, insKey, loginKey, readDossier, recordsWhere, RECORD_TYPES } from './records.ts';
+import { PREFERENCES_TYPE, readPreferences } from './preferences.ts';
 import { purgeDue } from './rules.ts';
 import type { DossierEvents, DossierRecord, HardDelete } from './types.ts';
 
@@ -95,6 +96,8 @@ export async function dossierContents(store: Store, patientId: string): Promise<
   }
   for (const id of await recordsWhere(store, RECORD_TYPES.deviceToken, 'patient', patientId)) resources.push({ type: RECORD_TYPES.deviceToken, id });
   for (const id of await recordsWhere(store, DOCUMENT_TEXT_TYPE, 'patient', patientId)) resources.push({ type: DOCUMENT_TEXT_TYPE, id });
+  // The patient's choice of channels holds their addresses.
+  if (await readPreferences(store, patientId)) resources.push({ type: PREFERENCES_TYPE, id: patientId });
   // The audit module's first-access markers (who has already been announced to the patient).
   for (const id of await recordsWhere(store, ACCESS_MARKER_TYPE, 'patient', patientId)) resources.push({ type: ACCESS_MARKER_TYPE, id });
   return { resources, blobs: [...blobs] };

@@ -64,6 +64,7 @@ export type DossierEvent =
   | (EventBase & { kind: 'credentials-reset'; login: string; identityCheck: string })
   | (EventBase & { kind: 'sign-in-unblocked'; login: string; identityCheck: string })
   | (EventBase & { kind: 'password-changed'; login: string })
+  | (EventBase & { kind: 'notification-preferences-changed' })
   | { kind: 'activation-code-issued'; at: string; actor?: Actor; insSystem: string }
   | (EventBase & { kind: 'content-added'; content: 'upload' | 'declaration' | 'device-observation'; resources: string[] })
   | (EventBase & { kind: 'device-registered'; deviceId: string })

@@ -288,3 +288,17 @@ t.test('updating a document makes no document-added message', async (t) => {
   t.equal(updated.status, 200, updated.raw);
   t.same(await documentMessages(patientId), []);
 });
+
+// ---- the patient's choice of channels -------------------------------------------------------------
+
+t.test("only the patient chooses how they are told: the patient may, a professional may not, and the choice is audited", async (t) => {
+  const { patientId, token } = await openDossier();
+  const body = { resourceType: 'Parameters', parameter: [{ name: 'channel', valueCode: 'sms' }, { name: 'phone', valueString: '+33600000099' }] };
+  const byGp = await api.call('POST', `/fhir/Patient/${patientId}/$notification-preferences`, { cert: api.pki.professionals.generalPractitioner, body });
+  t.equal(byGp.status, 403);
+  const mine = await api.call('POST', `/fhir/Patient/${patientId}/$notification-preferences`, { token, body });
+  t.equal(mine.status, 200, mine.raw);
+  const history = await api.call('GET', `/fhir/AuditEvent?patient=${patientId}&_count=100`, { token });
+  const names = (history.body.entry ?? []).flatMap((e: any) => (e.resource.subtype ?? []).map((c: any) => c.code));
+  t.ok(names.includes('notification-preferences-change'), 'the change is in the access history');
+});

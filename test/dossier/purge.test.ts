@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { defaultHabilitations } from '../../src/access/index.ts';
 import { ACCESS_MARKER_TYPE, AccessMarkers } from '../../src/audit/index.ts';
 import { loadConfig } from '../../src/config.ts';
+import { PREFERENCES_TYPE } from '../../src/dossier/preferences.ts';
 import { credentialsOver, dossierServices, dossierStatus, RECORD_TYPES, type Dossier, type HardDelete } from '../../src/dossier/index.ts';
 import { FhirRepository, OPEN_GATE } from '../../src/fhir/index.ts';
 import { searchRegistry } from '../../src/fhir/search/registry.ts';
@@ -139,14 +140,16 @@ t.test('a dossier closed more than ten years ago is purged with its resources, B
   t.equal(await dossierStatus(api.store, mine.patientId), undefined);
 });
 
-t.test("a purged dossier takes its first-access markers with it", async (t) => {
+t.test("a purged dossier takes its first-access markers and notification choices with it", async (t) => {
   const mine = await fullDossier();
   const markers = new AccessMarkers(api.store);
   await api.store.commit({ writes: [markers.write(mine.patientId, '99700000001', new Date(clock.now).toISOString())] });
+  t.equal((await api.call('POST', `/fhir/Patient/${mine.patientId}/$notification-preferences`, { resourceType: 'Parameters', parameter: [{ name: 'channel', valueCode: 'sms' }, { name: 'phone', valueString: '+33600000011' }] })).status, 200);
   await close(mine.patientId);
   const hard = new RecordingHardDelete(() => api);
   await (await services(hard)).purge.run(clock.now + 10 * YEAR_MS + DAY_MS);
   t.ok(hard.all.resources.some((r) => r.type === ACCESS_MARKER_TYPE), 'the marker is purged');
+  t.ok(hard.all.resources.some((r) => r.type === PREFERENCES_TYPE && r.id === mine.patientId), 'the choice of channels (with its phone number) is purged');
   t.notOk(await new AccessMarkers(api.store).has(mine.patientId, '99700000001'), 'and no longer found');
 });
 

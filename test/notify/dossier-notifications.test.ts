@@ -92,3 +92,61 @@ t.test('the holder is told by e-mail when the desk resets their credentials', as
   t.equal(subjects[1], 'Vos identifiants de connexion ont été réinitialisés');
   t.notMatch(mailsTo('reset@example.org')[1].text, new RegExp(out(r.body, 'initialPassword')), 'never the new password');
 });
+
+// ---- the patient's choice of channels -------------------------------------------------------------
+
+const channels = (body: { parameter?: { name: string; valueCode?: string }[] }) => (body.parameter ?? []).filter((p) => p.name === 'channel').map((p) => p.valueCode);
+
+const choose = (patientId: string, parameter: Record<string, unknown>[]) =>
+  api.call('POST', `/fhir/Patient/${patientId}/$notification-preferences`, { resourceType: 'Parameters', parameter });
+
+async function waitForSms(to: string, pattern: RegExp): Promise<string[]> {
+  const end = Date.now() + 15_000;
+  while (!sms.received.some((m) => m.to === to && pattern.test(m.text))) {
+    if (Date.now() > end) throw new Error(`timed out waiting for an SMS to ${to}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return sms.received.filter((m) => m.to === to).map((m) => m.text);
+}
+
+t.test('a patient who chooses SMS is told by SMS at the number they gave, and no longer by e-mail', async (t) => {
+  const { patientId } = await createDossier({ email: 'chooses-sms@example.org' });
+  await waitForMails('chooses-sms@example.org', 1);
+  const r = await choose(patientId, [{ name: 'channel', valueCode: 'sms' }, { name: 'phone', valueString: '+33600000077' }]);
+  t.equal(r.status, 200, r.raw);
+  t.same(channels(r.body), ['sms']);
+  t.equal((await api.call('POST', `/fhir/Patient/${patientId}/$close`)).status, 200);
+  t.match((await waitForSms('+33600000077', /fermé/))[0], /fermé/);
+  t.equal(mailsTo('chooses-sms@example.org').length, 1, 'only the creation e-mail, sent before the choice');
+});
+
+t.test('a patient may choose both channels', async (t) => {
+  const { patientId } = await createDossier({ email: 'both@example.org' });
+  await waitForMails('both@example.org', 1);
+  t.equal((await choose(patientId, [{ name: 'channel', valueCode: 'email' }, { name: 'channel', valueCode: 'sms' }, { name: 'phone', valueString: '+33600000078' }])).status, 200);
+  await api.call('POST', `/fhir/Patient/${patientId}/$close`);
+  t.same((await waitForMails('both@example.org', 2))[1], 'Votre dossier a été fermé', 'by e-mail at the sign-in address');
+  t.ok((await waitForSms('+33600000078', /fermé/)).length >= 1, 'and by SMS');
+});
+
+t.test('a choice without any channel is refused with 422 and changes nothing', async (t) => {
+  const { patientId } = await createDossier({ email: 'none@example.org' });
+  const r = await choose(patientId, []);
+  t.equal(r.status, 422);
+  t.equal(r.body.resourceType, 'OperationOutcome');
+  const current = await api.call('GET', `/fhir/Patient/${patientId}/$notification-preferences`);
+  t.same(channels(current.body), [], 'no choice recorded');
+  t.equal(out(current.body, 'signIn').channel, 'email', 'the sign-in address is shown');
+});
+
+t.test('choosing SMS without a phone number, when signing in by e-mail, is refused', async (t) => {
+  const { patientId } = await createDossier({ email: 'nophone@example.org' });
+  const r = await choose(patientId, [{ name: 'channel', valueCode: 'sms' }]);
+  t.equal(r.status, 422);
+  t.match(r.body.issue[0].diagnostics, /phone number/);
+});
+
+t.test('a phone number that is not international is refused', async (t) => {
+  const { patientId } = await createDossier({ email: 'badphone@example.org' });
+  t.equal((await choose(patientId, [{ name: 'channel', valueCode: 'sms' }, { name: 'phone', valueString: '0600000000' }])).status, 422);
+});
