@@ -5,7 +5,7 @@
 // sax (the streaming parser inside xml2js) is used directly: its events give the order of mixed
 // content (needed for XHTML narrative), namespace resolution, positions for error messages,
 // and a DOCTYPE event we can refuse at once. It ships no types, hence the narrow interface here.
-import { createRequire } from 'node:module';
+import { saxParser } from '../../xml/sax.ts';
 import { FhirXmlError } from './errors.ts';
 import type { FhirXmlLimits } from './errors.ts';
 
@@ -47,35 +47,6 @@ export function isNamespaceDeclaration(attribute: XmlAttribute): boolean {
   return attribute.uri === XMLNS_URI || attribute.name === 'xmlns' || attribute.prefix === 'xmlns';
 }
 
-// The part of sax's API used here.
-interface SaxQualifiedAttribute { name: string; value: string; prefix: string; local: string; uri: string }
-interface SaxQualifiedTag {
-  name: string;
-  prefix: string;
-  local: string;
-  uri: string;
-  attributes: Record<string, SaxQualifiedAttribute>;
-  ns: Record<string, string>;
-}
-interface SaxParser {
-  line: number;
-  column: number;
-  onerror: (error: Error) => void;
-  ondoctype: (doctype: string) => void;
-  onsgmldeclaration: (declaration: string) => void;
-  onopentag: (tag: SaxQualifiedTag) => void;
-  onclosetag: (name: string) => void;
-  ontext: (text: string) => void;
-  oncdata: (text: string) => void;
-  write(chunk: string): SaxParser;
-  close(): SaxParser;
-}
-interface SaxModule {
-  parser(strict: boolean, options: { xmlns: boolean; strictEntities: boolean; position: boolean; trim: boolean; normalize: boolean }): SaxParser;
-}
-
-const sax = createRequire(import.meta.url)('sax') as SaxModule;
-
 /** Parses a whole XML document and returns its root element. Throws FhirXmlError. */
 export function readXml(xml: string, limits: FhirXmlLimits): XmlElement {
   if (xml.length > limits.maxLength) {
@@ -84,7 +55,7 @@ export function readXml(xml: string, limits: FhirXmlLimits): XmlElement {
   const text = xml.charCodeAt(0) === 0xfeff ? xml.slice(1) : xml;
 
   // strict: well-formedness errors are errors; strictEntities: no HTML entities such as &nbsp;.
-  const parser = sax.parser(true, { xmlns: true, strictEntities: true, position: true, trim: false, normalize: false });
+  const parser = saxParser({ xmlns: true, strictEntities: true, position: true, trim: false, normalize: false });
   const stack: XmlElement[] = [];
   let root: XmlElement | undefined;
   let elementCount = 0;

@@ -12,7 +12,7 @@
 // entities, no XXE, no billion laughs) is rejected before the tokenizer sees a byte; only the five
 // predefined XML entities and character references are decoded; size, depth, element count and
 // attribute count are bounded.
-import { createRequire } from 'node:module';
+import { saxParser, type SaxParser, type SaxQualifiedAttribute, type SaxQualifiedTag } from '../../xml/sax.ts';
 import { TextDecoder } from 'node:util';
 
 /** Why a document was refused; callers map these to SOAP faults or metadata errors. */
@@ -80,41 +80,6 @@ export interface XmlElement {
 
 export const XML_NS = 'http://www.w3.org/XML/1998/namespace';
 const XMLNS_NS = 'http://www.w3.org/2000/xmlns/';
-
-// ---------------------------------------------------------------------------------------------
-// sax, loaded as xml2js's own dependency (it is not a direct dependency of Carnet; resolving it
-// from xml2js's location keeps us on the copy xml2js was installed with).
-
-interface SaxQualifiedAttribute { name: string; value: string; prefix: string; local: string; uri: string }
-interface SaxQualifiedTag {
-  name: string;
-  prefix: string;
-  local: string;
-  uri: string;
-  attributes: Record<string, SaxQualifiedAttribute>;
-  isSelfClosing: boolean;
-}
-interface SaxParser {
-  line: number;
-  column: number;
-  onerror: (error: Error) => void;
-  ontext: (text: string) => void;
-  oncdata: (text: string) => void;
-  onopentagstart: () => void;
-  onattribute: (attribute: SaxQualifiedAttribute) => void;
-  onopentag: (tag: SaxQualifiedTag) => void;
-  onclosetag: (name: string) => void;
-  ondoctype: (doctype: string) => void;
-  onsgmldeclaration: (decl: string) => void;
-  write(chunk: string): SaxParser;
-  close(): SaxParser;
-}
-interface SaxModule {
-  parser(strict: boolean, options: Record<string, unknown>): SaxParser;
-}
-
-const requireHere = createRequire(import.meta.url);
-const sax = createRequire(requireHere.resolve('xml2js'))('sax') as SaxModule;
 
 // ---------------------------------------------------------------------------------------------
 // Parsing
@@ -190,7 +155,7 @@ export class XmlStreamParser {
   constructor(limits: Partial<XmlLimits> = {}, options: XmlParseOptions = {}) {
     this.limits = { ...DEFAULT_XML_LIMITS, ...limits };
     this.prune = options.prune;
-    this.sax = sax.parser(true, { xmlns: true, strictEntities: true, trim: false, normalize: false, position: true });
+    this.sax = saxParser({ xmlns: true, strictEntities: true, trim: false, normalize: false, position: true });
     this.wire();
   }
 
