@@ -3,6 +3,7 @@
 // out by ITI-43, submissions and masking decided by the engine. Documents are seeded over XDS
 // through a second app on the same store with access control off.
 import t from 'tap';
+import { postTls as postTlsTo } from './tls.ts';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -117,18 +118,7 @@ t.teardown(() => cleanup());
 
 /** POST over mutual TLS with a client certificate (or none). */
 function postTls(endpoint: 'registry' | 'repository', body: string, contentType: string, client: Issued | undefined): Promise<Posted> {
-  return new Promise((resolve, reject) => {
-    const req = httpsRequest(
-      { host: '127.0.0.1', port, path: `/xds/${endpoint}`, method: 'POST', ca: pki.ca.certPem, ...(client ? { cert: client.certPem, key: client.keyPem } : {}), headers: { 'content-type': contentType } },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (d: Buffer) => chunks.push(d));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, contentType: String(res.headers['content-type'] ?? ''), body: Buffer.concat(chunks) }));
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
+  return postTlsTo(port, pki.ca.certPem, endpoint, body, contentType, client);
 }
 
 async function findDocuments(client: Issued | undefined): Promise<Answer> {
