@@ -22,6 +22,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { OperationOutcomeError, type RequestContext } from '../fhir/index.ts';
 import type { OtpChannel } from '../identity/index.ts';
 import { parseJsonText, type ResourceBody, type StoredVersion } from '../store/index.ts';
+import { jsonDepthExceeds, MAX_JSON_DEPTH } from '../fhir/format.ts';
 import type { PatientContent } from './content.ts';
 import type { DossierLifecycle, RepresentativeInput } from './lifecycle.ts';
 import { actorOf, fail, problem } from './lifecycle.ts';
@@ -112,6 +113,7 @@ export function dossierRoutes(app: FastifyInstance, options: DossierHttpOptions)
 
   function body(request: FastifyRequest): unknown {
     if (typeof request.body !== 'string' || request.body.trim() === '') return undefined;
+    if (jsonDepthExceeds(request.body)) throw problem(400, 'structure', `the body nests objects and arrays more than ${MAX_JSON_DEPTH} levels deep`);
     try {
       return parseJsonText(request.body);
     } catch {

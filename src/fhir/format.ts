@@ -54,3 +54,23 @@ export function responseFormat(accept: string | undefined, formatParam: string |
   }
   throw new OperationOutcomeError(406, [{ severity: 'error', code: 'not-supported', diagnostics: `none of the accepted types (${accept}) is served: use application/fhir+json or application/fhir+xml` }]);
 }
+
+/** FHIR resources nest a few dozen levels at most; deeper JSON is refused before it is parsed. */
+export const MAX_JSON_DEPTH = 100;
+
+/** Whether JSON text nests objects and arrays deeper than `max` (strings are skipped). */
+export function jsonDepthExceeds(text: string, max = MAX_JSON_DEPTH): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // a backslash escapes the next character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max) return true;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return false;
+}

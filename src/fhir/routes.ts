@@ -6,7 +6,7 @@ import { parseJsonText, type ResourceBody, type StoredVersion } from '../store/i
 import { binaryRoutes } from './binary-routes.ts';
 import { validateRoutes } from './operations/validate.ts';
 import { capabilityStatement } from './capability.ts';
-import { CONTENT_TYPES, requestFormat, responseFormat, type FhirFormat } from './format.ts';
+import { CONTENT_TYPES, jsonDepthExceeds, MAX_JSON_DEPTH, requestFormat, responseFormat, type FhirFormat } from './format.ts';
 import type { RequestContext } from './gate.ts';
 import { OperationOutcomeError, operationOutcome, type OperationOutcomeIssue } from './operation-outcome.ts';
 import { everythingRoutes } from './operations/everything.ts';
@@ -90,6 +90,8 @@ export function fhirRoutes(app: FastifyInstance, deps: FhirRouteDeps): void {
       if (!deps.xml) throw new OperationOutcomeError(415, [{ severity: 'error', code: 'not-supported', diagnostics: 'FHIR XML is not supported yet: send JSON' }]);
       return deps.xml.parse(text);
     }
+    // Deep nesting would exhaust the stack of every recursive walk after the parse.
+    if (jsonDepthExceeds(text)) throw new OperationOutcomeError(400, [{ severity: 'error', code: 'structure', diagnostics: `the body nests objects and arrays more than ${MAX_JSON_DEPTH} levels deep` }]);
     try {
       return parseJsonText(text);
     } catch {

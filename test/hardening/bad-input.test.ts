@@ -139,8 +139,7 @@ t.test('a transaction over BODY_LIMIT_BYTES is refused with 413', async (t) => {
 });
 
 t.test('JSON nested 10,000 levels deep is refused with 400 and the server keeps answering', async (t) => {
-  // V8's JSON.parse (with the reviver that keeps decimals) runs out of stack long before 10,000
-  // levels; the RangeError is caught and answered as invalid JSON.
+  // Refused before parsing: nesting beyond 100 levels would exhaust the stack of later walks.
   const deep = `{"resourceType":"Patient","extension":${'['.repeat(10_000)}${']'.repeat(10_000)}}`;
   const r = await unchanged(t, () => raw('POST', '/fhir/Patient', deep, JSON_TYPE));
   refused(t, r, 400, 'structure');
@@ -377,4 +376,13 @@ t.test('an undeclared entity in XML is refused with 400', async (t) => {
 t.test('XML outside the FHIR namespace is refused with 400', async (t) => {
   const r = await unchanged(t, () => raw('POST', '/fhir/Patient', '<Patient xmlns="http://example.org/evil"/>', XML_TYPE));
   refused(t, r, 400, 'structure');
+});
+
+t.test('JSON nested 101 levels deep is refused, 100 levels is parsed', async (t) => {
+  const nested = (levels: number) => `{"resourceType":"Basic","x":${'['.repeat(levels - 1)}${']'.repeat(levels - 1)}}`;
+  const tooDeep = await raw('POST', '/fhir/Patient', nested(101), JSON_TYPE);
+  t.equal(tooDeep.status, 400);
+  t.match(tooDeep.body.issue[0].diagnostics, /more than 100 levels/);
+  const deepEnough = await raw('POST', '/fhir/Patient', nested(100), JSON_TYPE);
+  t.notMatch(JSON.stringify(deepEnough.body), /more than 100 levels/, 'refused, if at all, for what it says, not for its depth');
 });

@@ -18,6 +18,7 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { parseJsonText, type ResourceBody } from '../../store/index.ts';
+import { jsonDepthExceeds, MAX_JSON_DEPTH } from '../format.ts';
 import { OPEN_GATE, type RequestContext } from '../gate.ts';
 import { OperationOutcomeError, operationOutcome, type OperationOutcomeIssue } from '../operation-outcome.ts';
 import { FhirRepository, type PreparedWrite } from '../repository.ts';
@@ -53,6 +54,7 @@ async function* ndjsonItems(source: AsyncIterable<Uint8Array | string>): AsyncGe
   const emit = (text: string): Item | undefined => {
     line++;
     if (text.trim() === '') return undefined;
+    if (jsonDepthExceeds(text)) return { label: `line ${line}`, error: `nested more than ${MAX_JSON_DEPTH} levels deep` };
     try {
       return { label: `line ${line}`, resource: parseJsonText(text) };
     } catch {
