@@ -1,5 +1,6 @@
 // Patient/{id}/$search-text: keywords across one dossier's documents (titles, descriptions,
-// attachment titles, CDA narrative), only over what the actor may see.
+// attachment titles, CDA narrative), only over what the actor may see. The text of PDFs is
+// tested in pdf-text.test.ts; here the upload is a PDF without pages, found by its title only.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';

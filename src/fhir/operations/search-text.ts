@@ -1,7 +1,10 @@
 // Patient/{id}/$search-text?q=…: keyword search across the documents of one dossier, over what
 // the actor may see. Words are looked for in each DocumentReference's type, description and
-// attachment titles and, for CDA documents, in the title and narrative of the CDA itself (read
-// with src/cda). Text of uploaded PDFs is not searched: no PDF text library is installed.
+// attachment titles; for CDA documents, in the title and narrative of the CDA itself (read with
+// src/cda); for PDF documents (a patient's $upload, or any attachment of type application/pdf),
+// in the text the PDF carries (read with src/pdf: unpdf, that is PDF.js, in a worker thread).
+// A PDF without a text layer (a scan), a broken or password-protected one, or one over the
+// limits (20 MiB, 500 pages, 15 s) is searched by its metadata only; it never fails the search.
 //
 // How the gate applies: the candidate documents are the actor's own search of the dossier's
 // DocumentReferences (repository.search), so a document hidden from the actor is never even
@@ -10,12 +13,16 @@
 //
 // Cost: one dossier's documents are scanned (through the index on the dossier, never the whole
 // collection), and each document version's text is extracted once, then kept in an internal
-// record (DOCUMENT_TEXT_TYPE), which the dossier's purge removes with it. A write-time index of
-// words (FHIR `_content`) would avoid the scan; it belongs to the search index extraction.
+// record (DOCUMENT_TEXT_TYPE), which the dossier's purge removes with it. A PDF that could not
+// be read is kept as read (metadata only), so a hostile one costs its time budget once; only
+// when the PDF reader itself could not start is nothing kept, so a later search tries again.
+// Nothing of a document's text is logged. A write-time index of words (FHIR `_content`) would
+// avoid the scan; it belongs to the search index extraction.
 import type { FastifyInstance } from 'fastify';
 import type { Readable } from 'node:stream';
 import { createHash } from 'node:crypto';
 import { CdaError, createCdaReader } from '../../cda/index.ts';
+import { isPdfType, PDF_LIMITS, pdfText } from '../../pdf/index.ts';
 import { indexKey, type Store, type StoredVersion } from '../../store/index.ts';
 import type { RequestContext } from '../gate.ts';
 import { OperationOutcomeError } from '../operation-outcome.ts';
@@ -31,8 +38,8 @@ const MAX_DOCUMENTS = 5000;
 /** CDA documents larger than this are searched by their metadata only. */
 const MAX_CDA_BYTES = 20 * 1024 * 1024;
 const CDA_TYPES = /^(text\/xml|application\/xml|application\/hl7-v3\+xml|application\/cda\+xml)\b/i;
-/** Bumped when the extraction changes, so older cached texts are rebuilt. */
-const TEXT_VERSION = 1;
+/** Bumped when the extraction changes, so older cached texts are rebuilt (2: text of PDFs). */
+const TEXT_VERSION = 2;
 
 type Json = Record<string, unknown>;
 
@@ -65,18 +72,26 @@ export function metadataText(doc: Json): string {
     .join('\n');
 }
 
-async function cdaText(store: Store, attachment: { url?: string; data?: string }): Promise<string> {
+type Attachment = { contentType?: string; url?: string; data?: string };
+
+/** The stored blob of an attachment's Binary, when there is one. */
+async function binaryBlob(store: Store, attachment: Attachment): Promise<{ blob: string; size: number } | undefined> {
+  const binaryId = binaryIdOf(attachment.url);
+  const binary = binaryId ? await store.read('Binary', binaryId) : undefined;
+  const blob = binary?.resource && !binary.deleted ? blobOf(binary.resource) : undefined;
+  const info = blob ? await store.blobInfo(blob) : undefined;
+  return blob && info ? { blob, size: info.size } : undefined;
+}
+
+async function cdaText(store: Store, attachment: Attachment): Promise<string> {
   const reader = createCdaReader();
   try {
     if (typeof attachment.data === 'string') {
       reader.write(Buffer.from(attachment.data, 'base64'));
     } else {
-      const binaryId = binaryIdOf(attachment.url);
-      const binary = binaryId ? await store.read('Binary', binaryId) : undefined;
-      const blob = binary?.resource && !binary.deleted ? blobOf(binary.resource) : undefined;
-      const info = blob ? await store.blobInfo(blob) : undefined;
-      if (!blob || !info || info.size > MAX_CDA_BYTES) return '';
-      for await (const chunk of (await store.readBlob(blob)) as Readable) reader.write(chunk as Buffer);
+      const found = await binaryBlob(store, attachment);
+      if (!found || found.size > MAX_CDA_BYTES) return '';
+      for await (const chunk of (await store.readBlob(found.blob)) as Readable) reader.write(chunk as Buffer);
     }
     const cda = reader.end();
     return [cda.header.title, cda.narrative].filter(Boolean).join('\n');
@@ -86,6 +101,28 @@ async function cdaText(store: Store, attachment: { url?: string; data?: string }
   }
 }
 
+/** The text of a PDF attachment; cacheable is false when the PDF reader could not start. */
+async function pdfAttachmentText(store: Store, attachment: Attachment): Promise<{ text: string; cacheable: boolean }> {
+  let bytes: Buffer;
+  if (typeof attachment.data === 'string') {
+    if (attachment.data.length > (PDF_LIMITS.maxBytes / 3) * 4 + 4) return { text: '', cacheable: true };
+    bytes = Buffer.from(attachment.data, 'base64');
+  } else {
+    const found = await binaryBlob(store, attachment);
+    if (!found || found.size > PDF_LIMITS.maxBytes) return { text: '', cacheable: true };
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of (await store.readBlob(found.blob)) as Readable) {
+      size += (chunk as Buffer).length;
+      if (size > PDF_LIMITS.maxBytes) return { text: '', cacheable: true };
+      chunks.push(chunk as Buffer);
+    }
+    bytes = Buffer.concat(chunks);
+  }
+  const { text, outcome } = await pdfText(bytes);
+  return { text, cacheable: outcome !== 'unavailable' };
+}
+
 /** The text of one document version: from the cache, else extracted and cached. */
 async function documentText(store: Store, patientId: string, doc: StoredVersion): Promise<string> {
   const id = createHash('sha256').update(`${TEXT_VERSION}:${doc.type}/${doc.id}/${doc.versionId}`).digest('hex');
@@ -93,10 +130,17 @@ async function documentText(store: Store, patientId: string, doc: StoredVersion)
   if (cached?.resource && !cached.deleted) return String((cached.resource.record as { text?: string }).text ?? '');
   const body = doc.resource as Json;
   const parts = [metadataText(body)];
-  for (const c of (body.content as { attachment?: { contentType?: string; url?: string; data?: string } }[] | undefined) ?? []) {
+  let cacheable = true;
+  for (const c of (body.content as { attachment?: Attachment }[] | undefined) ?? []) {
     if (c.attachment && CDA_TYPES.test(c.attachment.contentType ?? '')) parts.push(await cdaText(store, c.attachment));
+    else if (c.attachment && isPdfType(c.attachment.contentType)) {
+      const pdf = await pdfAttachmentText(store, c.attachment);
+      parts.push(pdf.text);
+      cacheable &&= pdf.cacheable;
+    }
   }
   const text = parts.filter(Boolean).join('\n');
+  if (!cacheable) return text;
   const record = { resourceType: DOCUMENT_TEXT_TYPE, record: { text, document: `${doc.type}/${doc.id}`, versionId: doc.versionId } };
   // A cache: a failure to keep it only costs the next search the extraction again.
   await store.commit({ writes: [{ op: 'update', type: DOCUMENT_TEXT_TYPE, id, resource: record, index: [{ param: 'patient', value: indexKey('exact', patientId) }] }] }).catch(() => undefined);
