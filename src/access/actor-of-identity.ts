@@ -24,6 +24,8 @@ export function actorOfIdentity(identity: Identity): Actor {
       return { kind: 'care-history-feed' };
     case 'operator':
       return { kind: 'operator' };
+    case 'device':
+      return { kind: 'device', patientId: identity.patientId, deviceId: identity.deviceId };
   }
 }
 

@@ -135,7 +135,8 @@ function decideRead(ctx: Context): Decision {
 }
 
 function decideCreate(ctx: Context): Decision {
-  return ctx.rules.create.some((rule) => createRuleMatches(rule, ctx.resource)) ? allow('may-create') : refuse('create-not-permitted');
+  const ownIds = authorIds(ctx.actor, ctx.dossier);
+  return ctx.rules.create.some((rule) => createRuleMatches(rule, ctx.resource, ownIds)) ? allow('may-create') : refuse('create-not-permitted');
 }
 
 /** The author ids an actor answers to: a representative acts for the minor. */

@@ -29,7 +29,7 @@ const modes = { type: 'array', items: { enum: ACCESS_MODES }, uniqueItems: true 
 const createRule = {
   type: 'object',
   additionalProperties: false,
-  properties: { classes: codes, exceptClasses: codes, resourceTypes: codes, exceptResourceTypes: codes },
+  properties: { classes: codes, exceptClasses: codes, resourceTypes: codes, exceptResourceTypes: codes, authoredBy: { const: 'self' } },
 };
 
 /** What each actor category may say about reading: the semantics behind each value are code. */

@@ -61,12 +61,16 @@ function outside(list: string[] | undefined, value: string | undefined): boolean
   return list === undefined || value === undefined || !list.includes(value);
 }
 
-/** A resource matches a create rule when it satisfies every field the rule gives. */
-export function createRuleMatches(rule: CreateRule, resource: ResourceFacts): boolean {
+/**
+ * A resource matches a create rule when it satisfies every field the rule gives. `ownIds`: the
+ * author ids the creating actor answers to (decide.ts authorIds).
+ */
+export function createRuleMatches(rule: CreateRule, resource: ResourceFacts, ownIds: readonly string[] = []): boolean {
   return (
     within(rule.classes, resource.classCode) &&
     outside(rule.exceptClasses, resource.classCode) &&
     within(rule.resourceTypes, resource.type) &&
-    outside(rule.exceptResourceTypes, resource.type)
+    outside(rule.exceptResourceTypes, resource.type) &&
+    (rule.authoredBy !== 'self' || resource.authors.every((author) => ownIds.includes(author)))
   );
 }

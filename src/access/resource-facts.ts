@@ -8,7 +8,8 @@
 //   FHIR/XDS layers resolve identifier-only subjects (INS) to `Patient/<id>` before storing.
 // - class: DocumentReference.category coded in TRE_A03 (urn:oid or NOS URL), else the class of
 //   its type in the type-class table; other types: the matrix's resourceClasses table.
-// - authors: in author, recorder, asserter, performer (also performer.actor) and requester:
+// - authors: in author, recorder, asserter, performer (also performer.actor), requester,
+//   informationSource and source:
 //   an identifier in the PS_IdNat or RPPS system on the reference, `Practitioner/<rpps>`,
 //   `Patient/<id>`, `Device/<id>`, or a contained Practitioner (or PractitionerRole whose
 //   practitioner is one of those). A PractitionerRole/<id> without an identifier is not
@@ -89,7 +90,9 @@ export function referenceAuthor(ref: unknown, contained: Json[] = [], hops = 0):
   return match[1] === 'Practitioner' ? normaliseRpps(match[2]) : `${match[1]}/${match[2]}`;
 }
 
-const AUTHOR_FIELDS = ['author', 'recorder', 'asserter', 'performer', 'requester'];
+// informationSource: who a MedicationStatement comes from (the patient, for their declarations);
+// source: a List's author (an MHD SubmissionSet's author).
+const AUTHOR_FIELDS = ['author', 'recorder', 'asserter', 'performer', 'requester', 'informationSource', 'source'];
 
 function authorsOf(resource: Json): string[] {
   const contained = list(resource.contained).filter(isObject);

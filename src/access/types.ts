@@ -135,6 +135,11 @@ export interface CreateRule {
   exceptClasses?: string[];
   resourceTypes?: string[];
   exceptResourceTypes?: string[];
+  /**
+   * 'self': the resource names no author but the actor (a representative: the minor), so that
+   * what a patient declares can never pass for a professional's statement.
+   */
+  authoredBy?: 'self';
 }
 
 /** Who the engine sees an actor as; 'never' (occupational/insurer activity) is not configurable. */

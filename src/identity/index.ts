@@ -4,7 +4,7 @@
 
 export type {
   AccessMode, Clock, Identity, Organization, ProfessionalIdentity, RegulatorIdentity, PatientIdentity,
-  RepresentativeIdentity, CareHistoryFeedIdentity, OperatorIdentity, Refusal, RefusalReason,
+  RepresentativeIdentity, CareHistoryFeedIdentity, OperatorIdentity, DeviceIdentity, Refusal, RefusalReason,
 } from './types.ts';
 export { refusalStatus } from './types.ts';
 

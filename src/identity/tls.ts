@@ -4,7 +4,8 @@
 //   1. X-Carnet-Assertion (assertion.ts) over an establishment's client certificate;
 //   2. a professional's (or system actor's) client certificate, with the optional
 //      X-Carnet-Access-Mode / X-Carnet-Access-Reason headers (access-mode.ts);
-//   3. Authorization: Bearer <token> from patient sign-in (patient-auth.ts).
+//   3. Authorization: Bearer <token>: a connected device's token (registered by the dossier
+//      module) or one from patient sign-in (patient-auth.ts).
 // A client certificate and a bearer token together are refused as ambiguous, rather than
 // guessing which one the client meant.
 import type { SecureContextOptions, TlsOptions } from 'node:tls';
@@ -15,7 +16,7 @@ import { establishmentFromCertificate, identityFromCertificate } from './certifi
 import type { PatientAuth } from './patient-auth.ts';
 import type { PeerCertificateInput, Trust } from './trust.ts';
 import { refuse } from './types.ts';
-import type { AccessMode, Clock, Identity, Refusal } from './types.ts';
+import type { AccessMode, Clock, DeviceIdentity, Identity, Refusal } from './types.ts';
 
 export interface MutualTlsInput {
   key: string | Buffer;
@@ -55,6 +56,11 @@ export interface IdentityContext {
   audience: string;
   /** Checks patients' bearer tokens; without it, bearer tokens are refused. */
   patientAuth?: Pick<PatientAuth, 'authenticate'>;
+  /**
+   * The device a bearer token stands for, or undefined when it is not a (live) device token;
+   * asked before patientAuth. The dossier module keeps device tokens (authenticateDevice).
+   */
+  deviceAuth?: (token: string) => Promise<DeviceIdentity | undefined>;
   clock?: Clock;
 }
 
@@ -150,6 +156,8 @@ export async function identityFromRequest(request: RequestLike, context: Identit
 
   if (token !== undefined) {
     if (mode.kind !== 'normal') return refuse('mode-not-allowed', 'Only health professionals can declare an emergency access mode');
+    const device = await context.deviceAuth?.(token);
+    if (device) return { ok: true, identity: { kind: 'device', patientId: device.patientId, deviceId: device.deviceId }, mode, via: 'bearer' };
     if (!context.patientAuth) return refuse('invalid-token', 'Unknown or revoked token');
     const session = await context.patientAuth.authenticate(token);
     if (!session.ok) return session;

@@ -63,13 +63,24 @@ export interface OperatorIdentity {
   id: string;
 }
 
+/**
+ * A connected device the patient registered (src/dossier): its revocable bearer token lets it
+ * post Observations into that patient's dossier, nothing else.
+ */
+export interface DeviceIdentity {
+  kind: 'device';
+  patientId: string;
+  deviceId: string;
+}
+
 export type Identity =
   | ProfessionalIdentity
   | RegulatorIdentity
   | PatientIdentity
   | RepresentativeIdentity
   | CareHistoryFeedIdentity
-  | OperatorIdentity;
+  | OperatorIdentity
+  | DeviceIdentity;
 
 /** How a professional declares they are accessing the record (VIHF purposeofuse, TRE_R248). */
 export type AccessMode =

@@ -23,7 +23,8 @@ function problemsOf(matrix: unknown, types: unknown = rawTypes()): string {
 
 t.test('the shipped matrix loads from profiles/habilitations.json by default', async (t) => {
   const matrix = loadHabilitations();
-  t.same([DEFAULT_HABILITATIONS_PATH, matrix.classes.length], [join(PROFILES, 'habilitations.json'), 11]);
+  // The 11 J57 classes and Carnet's own class of lists.
+  t.same([DEFAULT_HABILITATIONS_PATH, matrix.classes.length], [join(PROFILES, 'habilitations.json'), 12]);
 });
 
 t.test("the shipped matrix says it is Carnet's default, not the official annex", async (t) => {
@@ -123,4 +124,10 @@ t.test('the type-class table follows the expected kinds: reports 10, prescriptio
     ['11490-0', '11502-2', '57833-6', 'PRESC-KINE', 'DOCPAT01', 'EXPPAT_3', 'REMB', 'IMG-KOS', '60593-1', '87273-9', 'CERT_DECL'].map((type) => table[type]),
     ['10', '10', '42', '42', '90', '90', '60', '31', '43', '45', '52'],
   );
+});
+
+t.test('a create rule may only restrict authorship to the actor itself', async (t) => {
+  const m = rawMatrix();
+  (m.actors.patient.create as Record<string, unknown>[])[0].authoredBy = 'anyone';
+  t.match(problemsOf(m), /\/actors\/patient\/create\/0\/authoredBy must be "self"/);
 });
