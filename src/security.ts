@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { actorOfIdentity, modeOfIdentity, type AccessMode, type Actor, type Habilitations } from './access/index.ts';
 import { AccessMarkers, AuditTrail, RefusalAudit, accessNotice, commitWithNotice, type AuditChannel } from './audit/index.ts';
-import { accessModeIndex, dossierStatus } from './dossier/index.ts';
+import { accessModeIndex, authenticateDevice, dossierStatus } from './dossier/index.ts';
 import { accessIndexWith, type AccessAuditor } from './fhir/repository.ts';
 import type { Config } from './config.ts';
 import { AccessEngineGate } from './fhir/access-gate.ts';
@@ -72,7 +72,7 @@ export function setUpSecurity(app: FastifyInstance, config: Config, store: Store
   }, { prefix: '/auth/patient' });
   if (config.tlsCaFile) {
     const trust = loadTrust({ ca: readFileSync(config.tlsCaFile), ...(config.tlsCrlFile ? { crl: readFileSync(config.tlsCrlFile) } : {}) });
-    void app.register(identityPlugin, { trust, audience: config.assertionAudience, patientAuth: { authenticate: async (token) => (await patientAuth).authenticate(token) } });
+    void app.register(identityPlugin, { trust, audience: config.assertionAudience, patientAuth: { authenticate: async (token) => (await patientAuth).authenticate(token) }, deviceAuth: (token) => authenticateDevice(store, token) });
   }
   return {
     gate,

@@ -118,7 +118,8 @@ const ID = /^[A-Za-z0-9\-.]{1,64}$/;
 const CODE = /^\$?[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
 const TYPE = /^[A-Z][A-Za-z]{1,63}$/;
 const PARAM = /^[A-Za-z_][A-Za-z0-9_.:-]{0,99}$/;
-const RPPS = /^[0-9A-Za-z]{1,32}$/;
+// As assertions accept them: establishment staff ids may hold '-', '.', '_' (SEC-0001).
+const RPPS = /^[\x21-\x7e]{1,64}$/;
 const ADDRESS = /^[A-Za-z0-9:.[\]%_-]{1,255}$/;
 
 function check(value: string, pattern: RegExp, what: string): string {

@@ -302,3 +302,26 @@ t.test("only the patient chooses how they are told: the patient may, a professio
   const names = (history.body.entry ?? []).flatMap((e: any) => (e.resource.subtype ?? []).map((c: any) => c.code));
   t.ok(names.includes('notification-preferences-change'), 'the change is in the access history');
 });
+
+// ---- connected devices through the FHIR API ---------------------------------------------------------
+
+t.test("a device the patient registered posts an Observation to /fhir with its token, and reads nothing", async (t) => {
+  const { patientId, token } = await openDossier();
+  const registered = await api.call('POST', `/fhir/Patient/${patientId}/$register-device`, { token, body: { resourceType: 'Device', deviceName: [{ name: 'Tensiomètre', type: 'user-friendly-name' }] } });
+  t.equal(registered.status, 201, registered.raw);
+  const deviceToken = (registered.body.parameter ?? []).find((p: any) => p.name === 'token')?.valueString;
+  const deviceId = (registered.body.parameter ?? []).find((p: any) => p.name === 'device')?.resource?.id;
+  t.ok(deviceToken && deviceId, 'a token and a Device');
+  const observation = {
+    resourceType: 'Observation',
+    status: 'final',
+    code: { coding: [{ system: 'http://loinc.org', code: '8867-4' }] },
+    subject: { reference: `Patient/${patientId}` },
+    device: { reference: `Device/${deviceId}` },
+    valueQuantity: { value: 64, unit: '/min', system: 'http://unitsofmeasure.org', code: '/min' },
+  };
+  const posted = await api.call('POST', '/fhir/Observation', { token: deviceToken, body: observation });
+  t.equal(posted.status, 201, posted.raw);
+  t.equal((await api.call('GET', `/fhir/Observation/${posted.body.id}`, { token: deviceToken })).status, 404, 'a device reads nothing back');
+  t.equal((await api.call('GET', `/fhir/Observation/${posted.body.id}`, { token })).status, 200, 'the patient reads it');
+});
