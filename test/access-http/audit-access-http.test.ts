@@ -36,12 +36,14 @@ async function openDossier(options: { signIn?: boolean } = {}): Promise<{ patien
   return { patientId, token };
 }
 
-/** The access notifications about this dossier put in the outbox since the last call. */
-async function accessMessages(patientId: string): Promise<OutboxMessage[]> {
+/** The notifications of these topics about this dossier put in the outbox since the last call. */
+async function messagesAbout(patientId: string, topics: ReadonlySet<string>): Promise<OutboxMessage[]> {
   const claimed = await api.store.claimOutbox({ limit: 500, leaseMs: 600_000 });
   for (const m of claimed) await api.store.completeOutbox(m.id);
-  return claimed.filter((m) => ACCESS_TOPICS.has(m.topic) && m.payload.patientId === patientId);
+  return claimed.filter((m) => topics.has(m.topic) && m.payload.patientId === patientId);
 }
+
+const accessMessages = (patientId: string) => messagesAbout(patientId, ACCESS_TOPICS);
 
 const topics = (messages: OutboxMessage[]) => messages.map((m) => m.topic);
 
@@ -241,12 +243,7 @@ t.test('the operator statistics count accesses per mode made over mutual TLS', a
 
 // ---- notifications of documents added -------------------------------------------------------
 
-/** The document-added notifications about this dossier put in the outbox since the last call. */
-async function documentMessages(patientId: string): Promise<OutboxMessage[]> {
-  const claimed = await api.store.claimOutbox({ limit: 500, leaseMs: 600_000 });
-  for (const m of claimed) await api.store.completeOutbox(m.id);
-  return claimed.filter((m) => m.topic === 'document-added' && m.payload.patientId === patientId);
-}
+const documentMessages = (patientId: string) => messagesAbout(patientId, new Set(['document-added']));
 
 function note(patientId: string): Record<string, unknown> {
   return {
