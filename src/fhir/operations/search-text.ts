@@ -29,6 +29,7 @@ import { OperationOutcomeError } from '../operation-outcome.ts';
 import { searchsetBundle } from '../present.ts';
 import { blobOf, type FhirRepository } from '../repository.ts';
 import type { OperationHttp } from './everything.ts';
+import { splitWords } from '../search/words.ts';
 import { binaryIdOf, DOCUMENT_TEXT_TYPE } from './patient-data.ts';
 
 const DEFAULT_COUNT = 50;
@@ -42,15 +43,6 @@ const CDA_TYPES = /^(text\/xml|application\/xml|application\/hl7-v3\+xml|applica
 const TEXT_VERSION = 2;
 
 type Json = Record<string, unknown>;
-
-/** Lower case, accents removed: "Échographie" and "echographie" match. */
-export function normaliseText(text: string): string {
-  return text.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
-}
-
-export function wordsOf(text: string): string[] {
-  return normaliseText(text).split(/[^\p{L}\p{N}]+/u).filter(Boolean);
-}
 
 /** Every term is the start of some word of the text (so "diab" finds "diabète"). */
 export function matchesAll(words: ReadonlySet<string> | readonly string[], terms: readonly string[]): boolean {
@@ -148,7 +140,7 @@ async function documentText(store: Store, patientId: string, doc: StoredVersion)
 }
 
 export async function searchText(repository: FhirRepository, ctx: RequestContext, patientId: string, query: string, count: number): Promise<{ matches: StoredVersion[]; total: number }> {
-  const terms = wordsOf(query);
+  const terms = splitWords(query);
   if (terms.length === 0) throw new OperationOutcomeError(400, [{ severity: 'error', code: 'required', diagnostics: 'q must hold at least one word', expression: ['q'] }]);
   await repository.read(ctx, 'Patient', patientId);
   const matches: StoredVersion[] = [];
@@ -157,7 +149,7 @@ export async function searchText(repository: FhirRepository, ctx: RequestContext
   do {
     const page = await repository.search({ ...ctx, strict: true }, 'DocumentReference', [['patient', patientId], ['_count', '500'], ...(cursor ? [['_cursor', cursor] as [string, string]] : [])]);
     for (const doc of page.matches) {
-      if (matchesAll(new Set(wordsOf(await documentText(repository.store, patientId, doc))), terms)) matches.push(doc);
+      if (matchesAll(new Set(splitWords(await documentText(repository.store, patientId, doc))), terms)) matches.push(doc);
     }
     seen += page.matches.length;
     cursor = page.next;

@@ -18,10 +18,15 @@ const MAX_WORDS = 2000;
 const MIN_WORD = 2;
 const MAX_WORD = 40;
 
-/** The distinct normalised words of a text, in order of first appearance. */
+/** The normalised words of a text (lower case, no accents), split at anything but letters and digits. */
+export function splitWords(text: string): string[] {
+  return normalizeText(text).split(/[^\p{L}\p{N}]+/u).filter(Boolean);
+}
+
+/** The distinct normalised words of a text worth indexing, in order of first appearance. */
 export function wordsOf(text: string, limit = MAX_WORDS): string[] {
   const seen = new Set<string>();
-  for (const raw of normalizeText(text).split(/[^\p{L}\p{N}]+/u)) {
+  for (const raw of splitWords(text)) {
     if (raw.length < MIN_WORD) continue;
     seen.add(raw.slice(0, MAX_WORD));
     if (seen.size >= limit) break;
