@@ -12,7 +12,7 @@
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { X509Certificate } from 'node:crypto';
+import { randomUUID, X509Certificate } from 'node:crypto';
 import { createCrl, parseCrls } from './crl.ts';
 import type { RevokedEntry } from './crl.ts';
 import { createCertificateAuthority, issueServerCertificate, loadCertificateAuthority } from './pki.ts';
@@ -54,7 +54,8 @@ export function devPkiPaths(dataDir: string): Omit<DevPki, 'created'> {
 
 /** Writes through a temporary file and a rename, so a crash never leaves half a key. */
 export async function writeFileAtomic(path: string, data: string | Buffer, mode = 0o644): Promise<void> {
-  const temporary = `${path}.${process.pid}.tmp`;
+  // Unique per call: two writers in one process must not share a temporary file.
+  const temporary = `${path}.${process.pid}.${randomUUID()}.tmp`;
   await writeFile(temporary, data, { mode });
   await chmod(temporary, mode);
   await rename(temporary, path);

@@ -1,11 +1,10 @@
 // The server secret for one-time-code HMACs. Every instance must share it (a code sent by one
 // instance is checked by another), so it lives in a file, not in memory: in the data folder by
 // default (created on first start, owner-only), or wherever the operator points.
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { writeFileAtomic } from './dev-pki.ts';
 
 const SECRET_BYTES = 32;
 
@@ -17,6 +16,17 @@ export async function loadOrCreateSecret(file: string): Promise<Buffer> {
   }
   await mkdir(dirname(file), { recursive: true, mode: 0o700 });
   const secret = randomBytes(SECRET_BYTES);
-  await writeFileAtomic(file, `${secret.toString('base64')}\n`, 0o600);
+  // The first creator wins (link fails if the file exists), so two starting at once (two
+  // instances, or two parts of one) end up with the same secret, complete in the file.
+  const temporary = `${file}.${randomUUID()}.tmp`;
+  await writeFile(temporary, `${secret.toString('base64')}\n`, { mode: 0o600 });
+  try {
+    await link(temporary, file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    return loadOrCreateSecret(file);
+  } finally {
+    await unlink(temporary).catch(() => undefined);
+  }
   return secret;
 }

@@ -249,3 +249,14 @@ t.test('the outbox message for a code has topic otp and the delivery details', a
 t.test('a secret shorter than 32 bytes is refused', async (t) => {
   t.throws(() => createPatientAuth({ store: new InMemoryCredentialStore(), secret: Buffer.alloc(8), sender: { send: async () => undefined } }));
 });
+
+t.test('two concurrent first loads of the sign-in secret get the same secret, the one in the file', async (t) => {
+  const { loadOrCreateSecret } = await import('../../src/identity/secret.ts');
+  const { mkdtempSync, readFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const file = join(mkdtempSync(join(tmpdir(), 'carnet-secret-')), 'sign-in.secret');
+  const secrets = await Promise.all(Array.from({ length: 8 }, () => loadOrCreateSecret(file)));
+  for (const s of secrets) t.same(s, secrets[0]);
+  t.equal(readFileSync(file, 'utf8').trim(), secrets[0].toString('base64'));
+});
