@@ -23,4 +23,5 @@ export { DOSSIER_CONTROLS, consentControl, consentProblems, dossierFacts } from 
 export type { DossierControl, DossierControlCode, DossierFactsOptions } from './consent-facts.ts';
 export { CONSENT_SCOPE_SYSTEM, DOSSIER_CONTROL_SYSTEM, normaliseRpps } from './systems.ts';
 export { actorCategory } from './matrix.ts';
+export { MEMBER_ELEMENTS, keepHiddenMembers, memberReferences, withoutHiddenMembers } from './members.ts';
 export { actorOfIdentity, modeOfIdentity } from './actor-of-identity.ts';

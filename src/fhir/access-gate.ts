@@ -9,6 +9,7 @@ import {
   dossierFacts,
   dossierRefusal,
   isDirectoryType,
+  memberReferences,
   resourceFacts,
   searchConstraint as accessConstraint,
   type AccessMode,
@@ -44,6 +45,12 @@ const AUDIT_TYPE = 'AuditEvent';
 
 function answer(decision: Decision): GateAnswer {
   return decision.allowed ? { allowed: true } : { allowed: false, visibleAs: decision.visibleAs, reason: decision.reason };
+}
+
+/** `Type/id` for a reference to this server (relative, or absolute under its FHIR base). */
+function localReference(ref: string, baseUrl: string): string | undefined {
+  const path = ref.startsWith(`${baseUrl}/`) ? ref.slice(baseUrl.length + 1) : ref;
+  return /^[A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64}$/.test(path) ? path : undefined;
 }
 
 /** Patient ids a search is limited to, read off its top-level AND conditions. */
@@ -205,6 +212,22 @@ export class AccessEngineGate implements AccessGate {
     if (!resource) return { allowed: false, visibleAs: 'forbidden', reason: 'nothing-to-write' };
     // The new content must be something the actor may create (no moving a document elsewhere).
     return answer(await this.#decide(ctx, resource, 'create'));
+  }
+
+  async hiddenMembers(ctx: RequestContext, resource: ResourceBody): Promise<ReadonlySet<string>> {
+    const hidden = new Set<string>();
+    await Promise.all(memberReferences(resource).map(async (ref) => {
+      const local = localReference(ref, ctx.baseUrl);
+      if (!local) return;
+      const [type, id] = local.split('/');
+      const pending = ctx.pending?.get(local);
+      const version = pending
+        ? { type, id, versionId: 0, lastUpdated: '', deleted: false, resource: pending }
+        : await this.#store.read(type, id).catch(() => undefined);
+      // Unknown ids name nothing; a deleted or unreadable member is left out.
+      if (version && !(await this.canRead(ctx, version)).allowed) hidden.add(ref);
+    }));
+    return hidden;
   }
 
   async searchConstraint(ctx: RequestContext, types: string[], where?: Condition): Promise<Condition | 'deny' | undefined> {

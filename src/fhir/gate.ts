@@ -40,6 +40,12 @@ export interface AccessGate {
   canRead(ctx: RequestContext, version: StoredVersion): Promise<GateAnswer>;
   /** May the actor write this (previous is the current version for update/delete)? */
   canWrite(ctx: RequestContext, action: 'create' | 'update' | 'delete', resource: ResourceBody | undefined, previous: StoredVersion | undefined): Promise<GateAnswer>;
+  /**
+   * The member references (src/access/members.ts: List entries, related documents) of a resource
+   * the actor may read that name something the actor may not see: the repository leaves them out
+   * of what it shows, and carries them over when the actor writes the resource back.
+   */
+  hiddenMembers?(ctx: RequestContext, resource: ResourceBody): Promise<ReadonlySet<string>>;
 }
 
 /** A gate that lets everything through: for deployments and tests without identities. */

@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { Resource } from '@medplum/fhirtypes';
-import { accessIndex, defaultHabilitations, resourceFacts, type Habilitations } from '../access/index.ts';
+import { accessIndex, defaultHabilitations, keepHiddenMembers, memberReferences, resourceFacts, withoutHiddenMembers, type Habilitations } from '../access/index.ts';
 import {
   isStoreError,
   type IndexValue,
@@ -27,6 +27,8 @@ import { compileSearch } from './search/compile.ts';
 import { extractIndex, extractParams, referenceKeys } from './search/extract.ts';
 import { parseSearch, type ParsedSearch } from './search/parse.ts';
 import type { SearchRegistry } from './search/registry.ts';
+
+const NO_MEMBERS: ReadonlySet<string> = new Set();
 
 /** A write ready to commit, with the staged blobs (document bytes) it makes permanent. */
 export type PreparedWrite = ResourceWrite & { blobs?: string[] };
@@ -153,7 +155,7 @@ export class FhirRepository {
       throw error(410, 'deleted', `${type}/${id} was deleted`);
     }
     await this.#checkRead(ctx, current, `${type}/${id}`);
-    return current;
+    return this.#shown(ctx, current);
   }
 
   async readVersion(ctx: RequestContext, type: string, id: string, versionId: string): Promise<StoredVersion> {
@@ -169,7 +171,7 @@ export class FhirRepository {
       throw error(410, 'deleted', `version ${versionId} of ${type}/${id} is a deletion`);
     }
     await this.#checkRead(ctx, version, `${type}/${id}`, 'vread');
-    return version;
+    return this.#shown(ctx, version);
   }
 
   /** The patient whose dossier a resource belongs to, from its access index. */
@@ -194,6 +196,21 @@ export class FhirRepository {
     // content or a dossier closed to the actor): a 403 would tell that the id exists. Searches
     // refused as a whole still answer 403.
     throw error(404, 'not-found', `${label} is not known`);
+  }
+
+  /** The version as the actor is shown it: without members they may not see (members.ts). */
+  async #shown(ctx: RequestContext, version: StoredVersion): Promise<StoredVersion> {
+    const hidden = await this.#hiddenMembers(ctx, version.resource);
+    return hidden.size ? { ...version, resource: withoutHiddenMembers(version.resource as ResourceBody, hidden) } : version;
+  }
+
+  #allShown(ctx: RequestContext, versions: StoredVersion[]): Promise<StoredVersion[]> {
+    return Promise.all(versions.map((v) => this.#shown(ctx, v)));
+  }
+
+  async #hiddenMembers(ctx: RequestContext, resource: ResourceBody | undefined): Promise<ReadonlySet<string>> {
+    if (!resource || !this.#gate.hiddenMembers || memberReferences(resource).length === 0) return NO_MEMBERS;
+    return this.#gate.hiddenMembers(ctx, resource);
   }
 
   async #guard<T>(promise: Promise<T>): Promise<T> {
@@ -228,7 +245,7 @@ export class FhirRepository {
       searchParams: [...new Set(params.map(([name]) => name))],
       outcome: 'success',
     });
-    return { matches: page.entries, included, next: page.next, total: page.total, ignored: search.ignored, search };
+    return { matches: await this.#allShown(ctx, page.entries), included: await this.#allShown(ctx, included), next: page.next, total: page.total, ignored: search.ignored, search };
   }
 
   /** A search with the gate's constraint added before the store runs it. */
@@ -237,8 +254,12 @@ export class FhirRepository {
     types: string[],
     where: Condition | undefined,
     page: { count: number; cursor?: string; total?: boolean; sort?: { key: string; descending: boolean }[] },
+    dossiers: string[] = [],
   ): Promise<SearchPage> {
-    const constraint = await this.#gate.searchConstraint(ctx, types, where);
+    // The dossiers a search is about, when its own criteria do not name them (an include's ids):
+    // told to the gate only, whose constraint keeps the answer inside them.
+    const named = dossiers.length ? { and: [...(where ? [where] : []), { param: '_dossier', in: dossiers.map((id) => `r:Patient/${id}`) }] } : where;
+    const constraint = await this.#gate.searchConstraint(ctx, types, named);
     if (constraint === 'deny') {
       await this.#auditor?.access(ctx, { action: 'search', type: types[0], patientId: dossierHints(types, where)[0], outcome: 'refused', reason: 'search-denied' });
       throw error(403, 'forbidden', 'this search is not allowed');
@@ -276,6 +297,7 @@ export class FhirRepository {
   async #includes(ctx: RequestContext, search: ParsedSearch, matches: StoredVersion[]): Promise<StoredVersion[]> {
     if (search.include.length === 0 && search.revinclude.length === 0) return [];
     const seen = new Set(matches.map((m) => `${m.type}/${m.id}`));
+    const dossiers = [...new Set(matches.map((m) => this.dossierOf(m.resource)).filter((d): d is string => d !== undefined))];
     const included: StoredVersion[] = [];
     let frontier = matches;
     for (let round = 0; round < 4 && frontier.length > 0; round++) {
@@ -300,14 +322,14 @@ export class FhirRepository {
         }
         for (const [t, ids] of byType) {
           // Through the gate, like any search: an included resource the actor may not see stays out.
-          add((await this.#constrainedSearch(ctx, [t], { ids: [...new Set(ids)] }, { count: 1000 })).entries);
+          add((await this.#constrainedSearch(ctx, [t], { ids: [...new Set(ids)] }, { count: 1000 }, dossiers)).entries);
         }
       }
       for (const rev of search.revinclude) {
         if (round > 0 && !rev.iterate) continue;
         const targets = frontier.filter((r) => !rev.targetType || r.type === rev.targetType).map((r) => `r:${r.type}/${r.id}`);
         if (targets.length === 0) continue;
-        add((await this.#constrainedSearch(ctx, [rev.sourceType], { param: rev.param, in: targets }, { count: 1000 })).entries);
+        add((await this.#constrainedSearch(ctx, [rev.sourceType], { param: rev.param, in: targets }, { count: 1000 }, dossiers)).entries);
       }
       frontier = next;
     }
@@ -344,7 +366,7 @@ export class FhirRepository {
       }
       next = page.next;
     } while (next && out.length < count);
-    return { entries: out.slice(0, count), next };
+    return { entries: await this.#allShown(ctx, out.slice(0, count)), next };
   }
 
   async #previousVisible(ctx: RequestContext, marker: StoredVersion): Promise<boolean> {
@@ -370,6 +392,14 @@ export class FhirRepository {
     const live = previous && !previous.deleted ? previous : undefined;
     const answer = await this.#gate.canWrite(ctx, live ? 'update' : 'create', plain, live);
     if (!answer.allowed) throw error(403, 'forbidden', 'this write is not allowed');
+    // Members the writer was not shown stay: leaving them out of the new content removes nothing.
+    const hidden = live ? await this.#hiddenMembers(ctx, live.resource) : NO_MEMBERS;
+    if (hidden.size) return this.#finishWrite(op, type, id, keepHiddenMembers(resource, live?.resource as ResourceBody, hidden), ifVersion);
+    return this.#finishWrite(op, type, id, resource, ifVersion, plain);
+  }
+
+  async #finishWrite(op: 'create' | 'update', type: string, id: string, resource: ResourceBody, ifVersion: number | undefined, checked?: ResourceBody): Promise<PreparedWrite> {
+    const plain = checked ?? plainJson({ ...resource, id });
     const { index, sortKeys } = extractIndex(plain, this.registry);
     // Written whether or not access control is on now, so that it can be turned on later.
     index.push(...this.#accessIndex(plain));
@@ -419,7 +449,9 @@ export class FhirRepository {
       : { writes: [], log: [] };
     const outbox = audit.outbox ?? [];
     const result = await this.#guard(this.store.commit({ writes: [...plain, ...audit.writes], log: audit.log, blobs, ...(outbox.length ? { outbox } : {}) }));
-    return result.versions.slice(0, plain.length);
+    const versions = result.versions.slice(0, plain.length);
+    // What the writer is answered is what they may be shown.
+    return ctx ? Promise.all(versions.map((v) => (v ? this.#shown(ctx, v) : v))) : versions;
   }
 
   newId(): string {

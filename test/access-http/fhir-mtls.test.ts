@@ -24,7 +24,9 @@ let cleanup: () => Promise<void>;
 
 const PATIENT = 'p-access-1';
 const OTHER = 'p-access-2';
-const ids = { letter: 'doc-letter', imaging: 'doc-imaging', masked: 'doc-masked', lab: 'doc-lab', otherPatientLetter: 'doc-other' };
+const THIRD = 'p-access-3';
+const ids = { letter: 'doc-letter', imaging: 'doc-imaging', masked: 'doc-masked', lab: 'doc-lab', otherPatientLetter: 'doc-other', replacement: 'doc-replacement', maskedThird: 'doc-masked-3' };
+const lists = { byDoctor: 'list-doctor', byPharmacist: 'list-pharmacist' };
 const PS = (rpps: string) => ({ identifier: { system: 'urn:oid:1.2.250.1.71.4.2.1', value: `8${rpps}` } });
 
 function consent(id: string, patient: string, code: string, rpps: string, type: 'permit' | 'deny' = 'permit'): Record<string, unknown> {
@@ -56,6 +58,23 @@ function document(id: string, patient: string, type: string, options: { masked?:
       ...(options.masked ? [{ coding: [{ system: 'urn:oid:1.2.250.1.213.1.1.4.13', code: 'MASQUE_PS' }] }] : []),
     ],
     content: [{ attachment: { contentType: 'application/pdf', url: `Binary/${id}` } }],
+  };
+}
+
+/** A SubmissionSet-like List by a professional, naming documents as its entries. */
+function list(id: string, patient: string, authorRpps: string, members: string[]): Record<string, unknown> {
+  return {
+    resourceType: 'List',
+    id,
+    status: 'current',
+    mode: 'working',
+    subject: { reference: `Patient/${patient}` },
+    contained: [
+      { resourceType: 'Practitioner', id: 'author0-person', identifier: [{ system: 'urn:oid:1.2.250.1.71.4.2.1', value: `8${authorRpps}` }] },
+      { resourceType: 'PractitionerRole', id: 'author0', practitioner: { reference: '#author0-person' } },
+    ],
+    source: { reference: '#author0' },
+    entry: members.map((m) => ({ item: { reference: `DocumentReference/${m}` } })),
   };
 }
 
@@ -91,6 +110,12 @@ t.before(async () => {
     document(ids.masked, PATIENT, '11490-0', { masked: true }),
     document(ids.lab, PATIENT, '11502-2'),
     document(ids.otherPatientLetter, OTHER, '11490-0'),
+    list(lists.byDoctor, PATIENT, '99700000001', [ids.letter, ids.masked]),
+    list(lists.byPharmacist, PATIENT, '99700000003', [ids.letter, ids.imaging]),
+    { resourceType: 'Patient', id: THIRD, name: [{ family: 'TROIS' }], birthDate: '1975-01-01' },
+    consent('c-gp-third', THIRD, 'authorise', '99700000001'),
+    document(ids.maskedThird, THIRD, '11490-0', { masked: true }),
+    { ...document(ids.replacement, THIRD, '11490-0'), relatesTo: [{ code: 'replaces', target: { reference: `DocumentReference/${ids.maskedThird}` } }] },
   ];
   void gp;
   for (const r of seed) {
@@ -102,9 +127,18 @@ t.teardown(() => cleanup());
 
 /** GET over mutual TLS with a client certificate (or none). */
 function get(path: string, client: Issued | undefined, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
+  return call('GET', path, client, headers);
+}
+
+/** A request over mutual TLS; a body is sent as FHIR JSON. */
+function call(method: string, path: string, client: Issued | undefined, headers: Record<string, string> = {}, body?: unknown): Promise<{ status: number; body: any }> {
   return new Promise((resolve, reject) => {
+    const sent = body === undefined ? undefined : JSON.stringify(body);
     const req = httpsRequest(
-      { host: '127.0.0.1', port, path, method: 'GET', ca: pki.ca.certPem, ...(client ? { cert: client.certPem, key: client.keyPem } : {}), headers },
+      {
+        host: '127.0.0.1', port, path, method, ca: pki.ca.certPem, ...(client ? { cert: client.certPem, key: client.keyPem } : {}),
+        headers: { ...headers, ...(sent ? { 'content-type': 'application/fhir+json' } : {}) },
+      },
       (res) => {
         let body = '';
         res.on('data', (d: Buffer) => (body += d.toString()));
@@ -120,7 +154,7 @@ function get(path: string, client: Issued | undefined, headers: Record<string, s
       },
     );
     req.on('error', reject);
-    req.end();
+    req.end(sent);
   });
 }
 
@@ -204,6 +238,45 @@ t.test('break-the-glass lets an unauthorised doctor in, masked documents include
   });
   t.equal(r.status, 200);
   t.same(matchIds(r.body), [ids.imaging, ids.lab, ids.letter, ids.masked].sort());
+});
+
+t.test("a List read by the doctor leaves out the masked document's entry", async (t) => {
+  const r = await get(`/fhir/List/${lists.byDoctor}`, pki.professionals.generalPractitioner);
+  t.equal(r.status, 200);
+  t.same(r.body.entry.map((e: any) => e.item.reference), [`DocumentReference/${ids.letter}`]);
+  t.notMatch(JSON.stringify(r.body), ids.masked, "the masked document's id is not told");
+});
+
+t.test('a List found by search or as an include leaves out the members the reader may not see', async (t) => {
+  const searched = await get(`/fhir/List?patient=${PATIENT}`, pki.professionals.generalPractitioner);
+  t.equal(searched.status, 200);
+  t.notMatch(JSON.stringify(searched.body), ids.masked);
+  const included = await get(`/fhir/DocumentReference?patient=${PATIENT}&_revinclude=List:item`, pki.professionals.pharmacist);
+  t.equal(included.status, 200);
+  const own = included.body.entry.find((e: any) => e.resource.id === lists.byPharmacist);
+  t.same(own?.resource.entry.map((e: any) => e.item.reference), [`DocumentReference/${ids.letter}`]);
+  t.notMatch(JSON.stringify(included.body), ids.imaging, 'the imaging report the pharmacist may not see is named nowhere');
+});
+
+t.test('a document replacing a masked one does not name it to the doctor', async (t) => {
+  const r = await get(`/fhir/DocumentReference/${ids.replacement}`, pki.professionals.generalPractitioner);
+  t.equal(r.status, 200);
+  t.equal(r.body.relatesTo, undefined);
+  const btg = await get(`/fhir/DocumentReference/${ids.replacement}`, pki.professionals.cardiologist, {
+    'x-carnet-access-mode': 'break-the-glass',
+    'x-carnet-access-reason': 'patient%20unconscious',
+  });
+  t.same(btg.body.relatesTo?.map((x: any) => x.target.reference), [`DocumentReference/${ids.maskedThird}`], 'break-the-glass sees the masked document, and so its id');
+});
+
+t.test('a List written back without the members its author was not shown keeps them', async (t) => {
+  const shown = await get(`/fhir/List/${lists.byPharmacist}`, pki.professionals.pharmacist);
+  const changed = { ...shown.body, entry: [...shown.body.entry, { item: { reference: `DocumentReference/${ids.lab}` } }] };
+  const put = await call('PUT', `/fhir/List/${lists.byPharmacist}`, pki.professionals.pharmacist, { prefer: 'return=representation' }, changed);
+  t.equal(put.status, 200, JSON.stringify(put.body).slice(0, 300));
+  t.notMatch(JSON.stringify(put.body), ids.imaging, 'the answer does not name the hidden member either');
+  const stored = await open.inject({ method: 'GET', url: `/fhir/List/${lists.byPharmacist}` });
+  t.same(JSON.parse(stored.body).entry.map((e: any) => e.item.reference).sort(), [ids.imaging, ids.lab, ids.letter].map((id) => `DocumentReference/${id}`).sort());
 });
 
 t.test('history of a hidden document is refused like the document', async (t) => {
