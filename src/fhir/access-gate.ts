@@ -245,6 +245,10 @@ export class AccessEngineGate implements AccessGate {
     if (actor.kind === 'patient' || actor.kind === 'representative' || actor.kind === 'device') {
       const ids = actor.kind === 'representative' ? actor.patientIds : [actor.patientId];
       const dossiers = (await Promise.all(ids.map((id) => this.dossier(ctx, id)))).filter((d): d is DossierFacts => d !== undefined);
+      // Naming a dossier they may not enter is refused, as it is for professionals.
+      const named = dossierHints(types, where);
+      const enterable = new Set(dossiers.filter((dossier) => !dossierRefusal({ actor, dossier, mode, matrix })).map((d) => d.patientId));
+      if (named.some((id) => !enterable.has(id))) return 'deny';
       return accessConstraint({ actor, dossiers, mode, matrix });
     }
     let hints = dossierHints(types, where);

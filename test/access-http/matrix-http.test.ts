@@ -7,55 +7,23 @@
 // class and per type any cell names, plus one type no cell names) and structured resources.
 // One server per store, the dossier loaded once through a second app with access control off.
 import t from 'tap';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { Agent, request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createTestPki, G15_PROFESSIONS, issueProfessionalCertificate, signAssertion, TEST_ESTABLISHMENT, type Issued, type TestPki } from '../../src/identity/index.ts';
 import { openTestStore, testStoreKind } from '../support/store.ts';
+import { allCells, cellOpens, documentClasses, raw, structuredClass, typeScheme, typesOfClass, type RawCells } from './raw-matrix.ts';
 import { ACTIONS, cxOf, INS_TEST_AUTHORITY, iti41Inline, newIns, pdf, REPOSITORY, submission } from '../ihe-http/builders.ts';
 import { answerOf, createPatient, errorsOf, extrinsicObjects, post, QUERY, registryPackages, retrievedDocuments, retrieveRequest, SOAP_CONTENT_TYPE, statusOf, storedQuery } from '../ihe-http/support.ts';
 import type { Answer } from '../ihe-http/support.ts';
 
 // Hundreds of requests over TLS, on a machine running other test files too.
 t.setTimeout(1_200_000);
-
-// ---- the matrix, read independently of the engine ------------------------------------------------
-
-type RawCell = 'all' | 'none' | { types: string[] };
-type RawCells = Record<string, RawCell>;
-type RawClassRule = string | { class?: string; type?: string; refine?: { element: string; codes: Record<string, { class?: string; type?: string }> } };
-interface RawMatrix {
-  typeClass: string;
-  classes: string[];
-  professions: { label: string; professions: string[]; specialties?: string[]; pharmacistSections?: string[]; read: RawCells }[];
-  otherProfessions: { label: string; read: RawCells };
-  actors: Record<string, { read: string | RawCells }>;
-  resourceClasses: Record<string, RawClassRule>;
-}
-
-const PROFILES = resolve(import.meta.dirname, '..', '..', 'profiles');
-const raw = JSON.parse(readFileSync(resolve(PROFILES, 'habilitations.json'), 'utf8')) as RawMatrix;
-const rawTypes = JSON.parse(readFileSync(resolve(PROFILES, raw.typeClass), 'utf8')) as { kinds: { class: string; types: string[] }[] };
-
-/** typeCode → its code system OID in the J07 value set (XDS names the system of each code). */
-const j07 = JSON.parse(readFileSync(resolve(PROFILES, 'fr-dmp-valueset-j07-type-code.json'), 'utf8')) as { compose: { include: { system: string; concept: { code: string }[] }[] } };
-const typeScheme = new Map(j07.compose.include.flatMap((i) => i.concept.map((c) => [c.code, i.system.replace(/^urn:oid:/, '')] as const)));
-
-/** The classes documents can have: those of the type-class table (lists have a class of their own). */
-const documentClasses = raw.classes.filter((c) => rawTypes.kinds.some((k) => k.class === c));
-const typesOfClass = (c: string): string[] => rawTypes.kinds.filter((k) => k.class === c).flatMap((k) => k.types);
-const cellOpens = (cells: RawCells, c: string | undefined, type: string | undefined): boolean => {
-  const cell = c === undefined ? undefined : cells[c];
-  return cell === 'all' || (typeof cell === 'object' && type !== undefined && cell.types.includes(type));
-};
-
-/** Every row of cells in the file: rows, other professions, and actors that read through fixed cells. */
-const allCells: RawCells[] = [...raw.professions.map((r) => r.read), raw.otherProfessions.read, ...Object.values(raw.actors).map((a) => a.read).filter((r): r is RawCells => typeof r === 'object')];
 
 /** The document types worth loading: per class, those some cell names, and one no cell names. */
 function documentTypes(): { classCode: string; typeCode: string }[] {
@@ -65,15 +33,6 @@ function documentTypes(): { classCode: string; typeCode: string }[] {
     const unnamed = known.find((type) => !named.includes(type) && /^[\d.]+$/.test(typeScheme.get(type) ?? ''));
     return [...named, ...(unnamed ? [unnamed] : [])].map((typeCode) => ({ classCode: c, typeCode }));
   });
-}
-
-/** Class and type of a structured resource, from the resourceClasses table (refined by `code`). */
-function structuredClass(type: string, code?: string): { classCode?: string; typeCode?: string } {
-  const rule = raw.resourceClasses[type];
-  if (rule === undefined) return {};
-  if (typeof rule === 'string') return { classCode: rule };
-  const refined = code !== undefined ? rule.refine?.codes[code] : undefined;
-  return { classCode: refined?.class ?? rule.class, typeCode: refined?.type ?? rule.type };
 }
 
 // ---- who asks ---------------------------------------------------------------------------------------

@@ -77,6 +77,8 @@ export async function openApp(options: { dossier?: Partial<DossierOptions>; stor
 export interface SecureApp {
   pki: TestPki;
   store: Store;
+  /** The server's DATA_DIR (its sign-in secret, for credentials set outside the API). */
+  dataDir: string;
   /** The same store with access control off, to seed data. */
   open: OpenApp;
   secure: FastifyInstance;
@@ -107,6 +109,7 @@ export async function secureApp(options: { dossier?: Partial<DossierOptions>; en
   return {
     pki,
     store: opened.store,
+    dataDir: opened.settings.dataDir,
     open,
     secure,
     call(method, path, o = {}) {
@@ -238,14 +241,23 @@ export async function signIn(api: SecureApp, login: string, password: string): P
 
 /** The patient's authorisation of a professional, as the patient records it. */
 export function authorisation(patientId: string, rpps: string): Json {
+  return dossierControl(patientId, 'authorise', rpps);
+}
+
+/** A dossier control as the patient records it: authorise, block, treating-doctor (with a professional) or an opposition. */
+export function dossierControl(patientId: string, code: 'authorise' | 'block' | 'treating-doctor' | 'oppose-break-the-glass' | 'oppose-emergency-call', rpps?: string): Json {
   const coding = (system: string, code: string) => ({ coding: [{ system, code }] });
+  const deny = code === 'block' || code.startsWith('oppose-');
   return {
     resourceType: 'Consent',
     status: 'active',
     scope: coding('http://terminology.hl7.org/CodeSystem/consentscope', 'patient-privacy'),
-    category: [coding('urn:carnet:fhir:CodeSystem:dossier-control', 'authorise')],
+    category: [coding('urn:carnet:fhir:CodeSystem:dossier-control', code)],
     patient: { reference: `Patient/${patientId}` },
-    policyRule: coding('http://terminology.hl7.org/CodeSystem/v3-ActCode', 'OPTIN'),
-    provision: { type: 'permit', actor: [{ role: coding('http://terminology.hl7.org/CodeSystem/v3-ParticipationType', 'PRCP'), reference: { identifier: { system: 'https://rpps.esante.gouv.fr', value: rpps } } }] },
+    policyRule: coding('http://terminology.hl7.org/CodeSystem/v3-ActCode', deny ? 'OPTOUT' : 'OPTIN'),
+    provision: {
+      type: deny ? 'deny' : 'permit',
+      ...(rpps ? { actor: [{ role: coding('http://terminology.hl7.org/CodeSystem/v3-ParticipationType', 'PRCP'), reference: { identifier: { system: 'https://rpps.esante.gouv.fr', value: rpps } } }] } : {}),
+    },
   };
 }
