@@ -14,8 +14,8 @@ import { loadConfig } from '../../src/config.ts';
 import { issueProfessionalCertificate, type Issued } from '../../src/identity/index.ts';
 import { patientSignIn } from '../../src/security.ts';
 import { dossierControl, secureApp, signIn, type SecureApp } from '../dossier/support.ts';
-import { cxOf, INS_TEST_AUTHORITY, iti41Inline, newIns, pdf, REPOSITORY, submission } from '../ihe-http/builders.ts';
-import { answerOf, createPatient, errorsOf, extrinsicObjects, post, QUERY, SOAP_CONTENT_TYPE, statusOf, storedQuery } from '../ihe-http/support.ts';
+import { ACTIONS, cxOf, INS_TEST_AUTHORITY, iti41Inline, newIns, pdf, REPOSITORY, submission } from '../ihe-http/builders.ts';
+import { answerOf, createPatient, errorsOf, extrinsicObjects, post, QUERY, retrievedDocuments, retrieveRequest, SOAP_CONTENT_TYPE, statusOf, storedQuery } from '../ihe-http/support.ts';
 import { testStoreKind } from '../support/store.ts';
 import { cellOpens, classOfType, professionCells, raw, typeScheme, type RawCells } from './raw-matrix.ts';
 
@@ -228,6 +228,19 @@ t.test('XDS FindDocuments returns exactly the documents each actor may see in ea
       }
       t.same(describe(dossier.docs.filter((d) => found.includes(d.uniqueId))), describe(want), label(asker, dossier));
       t.equal(found.length, want.length, `${label(asker, dossier)}: nothing else`);
+    }
+  }
+});
+
+t.test('XDS Retrieve hands out the bytes of exactly those documents', async (t) => {
+  for (const asker of askers) {
+    for (const dossier of dossiers) {
+      const want = expected(asker, dossier);
+      const r = await ask(asker, 'POST', '/xds/repository', { body: retrieveRequest(REPOSITORY, dossier.docs.map((d) => d.uniqueId)), contentType: SOAP_CONTENT_TYPE(ACTIONS.iti43) });
+      const answer = await answerOf({ status: r.status, contentType: String(r.headers['content-type'] ?? ''), body: Buffer.from(r.raw) });
+      const got = retrievedDocuments(answer).map((d) => d.uniqueId);
+      t.same(describe(dossier.docs.filter((d) => got.includes(d.uniqueId))), want === 'refused' ? [] : describe(want), label(asker, dossier));
+      t.equal(got.length, want === 'refused' ? 0 : want.length, `${label(asker, dossier)}: nothing else`);
     }
   }
 });
