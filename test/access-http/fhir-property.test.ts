@@ -1,6 +1,6 @@
 // Property: whatever sequence of writes, masks, authorisations, blocks and queries happens,
 // no FHIR answer over mutual TLS ever contains a document the rules hide from the asking
-// professional. The oracle is the pure engine (decideAccess) fed with the sequence's own model
+// professional, nor names one (a List's entries, an include) anywhere in its body. The oracle is the pure engine (decideAccess) fed with the sequence's own model
 // of the dossier; the engine itself is checked against the matrix data in test/access.
 import t from 'tap';
 import fc from 'fast-check';
@@ -26,13 +26,16 @@ type Op =
   | { op: 'document'; type: string; masked: boolean; author: Who | 'other' }
   | { op: 'authorise' | 'revoke' | 'block' | 'unblock'; who: Who }
   | { op: 'mask'; doc: number; masked: boolean }
-  | { op: 'search' | 'revinclude' | 'read-all'; who: Who; breakTheGlass: boolean };
+  | { op: 'list'; author: Who | 'other' }
+  | { op: 'search' | 'revinclude' | 'read-all' | 'lists'; who: Who; breakTheGlass: boolean };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ op: fc.constant('document' as const), type: fc.constantFrom(...TYPES), masked: fc.boolean(), author: fc.constantFrom<Who | 'other'>(...WHO, 'other', 'other') }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constantFrom('authorise' as const, 'authorise' as const, 'revoke' as const, 'block' as const, 'unblock' as const), who: fc.constantFrom(...WHO) }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('mask' as const), doc: fc.nat(20), masked: fc.boolean() }) },
+  { weight: 2, arbitrary: fc.record({ op: fc.constant('list' as const), author: fc.constantFrom<Who | 'other'>(...WHO, 'other') }) },
   { weight: 3, arbitrary: fc.record({ op: fc.constantFrom('search' as const, 'revinclude' as const, 'read-all' as const), who: fc.constantFrom(...WHO), breakTheGlass: fc.boolean() }) },
+  { weight: 2, arbitrary: fc.record({ op: fc.constant('lists' as const), who: fc.constantFrom(...WHO), breakTheGlass: fc.boolean() }) },
 );
 
 let pki: TestPki;
@@ -113,10 +116,27 @@ function document(id: string, patient: string, type: string, masked: boolean, au
   };
 }
 
+/** A submission set naming documents, by a professional (its source a contained author). */
+function list(id: string, patient: string, members: string[], author: Who | 'other'): Record<string, unknown> {
+  return {
+    resourceType: 'List',
+    id,
+    status: 'current',
+    mode: 'working',
+    subject: { reference: `Patient/${patient}` },
+    contained: [
+      { resourceType: 'Practitioner', id: 'author0-person', identifier: [{ system: 'urn:oid:1.2.250.1.71.4.2.1', value: `8${rpps(author)}` }] },
+      { resourceType: 'PractitionerRole', id: 'author0', practitioner: { reference: '#author0-person' } },
+    ],
+    source: { reference: '#author0' },
+    ...(members.length ? { entry: members.map((m) => ({ item: { reference: `DocumentReference/${m}` } })) } : {}),
+  };
+}
+
 let run = 0;
 
 // FerretDB scans every search: fewer runs there keep the pass within minutes.
-const RUNS = process.env.CARNET_TEST_STORE === 'mongo' ? 12 : 30;
+const RUNS = process.env.CARNET_TEST_STORE === 'mongo' ? 16 : 30;
 
 t.test('no answer ever holds a document the rules hide from the asking professional', { timeout: 600_000 }, async (t) => {
   const matrix = defaultHabilitations();
@@ -127,6 +147,7 @@ t.test('no answer ever holds a document the rules hide from the asking professio
       await put({ resourceType: 'Patient', id: patient, birthDate: '1975-01-01' });
       const docs: Record<string, unknown>[] = [];
       const consents = new Map<string, Record<string, unknown>>();
+      let lists = 0;
       for (const o of ops) {
         if (o.op === 'document') {
           const d = document(`${patient}-d${docs.length}`, patient, o.type, o.masked, o.author);
@@ -139,6 +160,8 @@ t.test('no answer ever holds a document the rules hide from the asking professio
           d.author = docs[i].author;
           docs[i] = d;
           await put(d);
+        } else if (o.op === 'list') {
+          await put(list(`${patient}-l${lists++}`, patient, docs.map((d) => d.id as string), o.author));
         } else if (o.op === 'authorise' || o.op === 'revoke' || o.op === 'block' || o.op === 'unblock') {
           const code = o.op === 'authorise' || o.op === 'revoke' ? 'authorise' : 'block';
           const c = consent(`${patient}-${code}-${o.who}`, patient, code, o.who, o.op === 'authorise' || o.op === 'block');
@@ -156,7 +179,13 @@ t.test('no answer ever holds a document the rules hide from the asking professio
           if (o.op === 'search') answers.push(await get(`/fhir/DocumentReference?patient=${patient}&_count=100&_total=accurate`, pki.professionals[o.who], headers));
           if (o.op === 'revinclude') answers.push(await get(`/fhir/Patient?_id=${patient}&_revinclude=DocumentReference:subject`, pki.professionals[o.who], headers));
           if (o.op === 'read-all') for (const d of docs) answers.push(await get(`/fhir/DocumentReference/${d.id}`, pki.professionals[o.who], headers));
+          if (o.op === 'lists') answers.push(await get(`/fhir/List?patient=${patient}&_include=List:item`, pki.professionals[o.who], headers));
+          const hidden = docs.filter((d) => !allowed(d)).map((d) => d.id as string);
           for (const a of answers) {
+            const text = JSON.stringify(a.body ?? '');
+            for (const id of hidden) {
+              if (text.includes(`DocumentReference/${id}"`) || text.includes(`"id":"${id}"`)) throw new Error(`${o.who} (${mode}) was told of hidden ${id}`);
+            }
             const returned: Record<string, unknown>[] = a.body?.resourceType === 'Bundle' ? (a.body.entry ?? []).map((e: any) => e.resource) : a.body?.resourceType === 'DocumentReference' ? [a.body] : [];
             for (const r of returned.filter((x) => x.resourceType === 'DocumentReference')) {
               checked++;
