@@ -13,7 +13,10 @@ export interface SortColumn {
 /** The columns a search orders by: the requested keys, then type and id to make rows unique. */
 export function sortColumns(sort: SortKey[] | undefined): SortColumn[] {
   const columns = (sort ?? []).map((s) => ({ key: s.key, descending: s.descending === true }));
-  return [...columns, { key: '_type', descending: false }, { key: '_id', descending: false }];
+  // A tie-breaker already sorted on keeps its requested direction (MongoDB's sort document has
+  // one entry per field: a second `_id` would silently turn `_sort=-_id` ascending).
+  const ties = ['_type', '_id'].filter((key) => !columns.some((c) => c.key === key)).map((key) => ({ key, descending: false }));
+  return [...columns, ...ties];
 }
 
 /** null stands for "no value", which sorts before every value. */

@@ -222,6 +222,17 @@ t.test('_sort orders by several keys, ascending and descending', async (t) => {
   t.same(await ids(`/fhir/Patient?given=${given}&_sort=-family,birthdate`), [b1, b3, a2]);
 });
 
+t.test('_sort=-_id orders by id descending, also across pages', async (t) => {
+  const given = unique('byid');
+  const made: string[] = [];
+  for (let i = 0; i < 5; i++) made.push(await create({ resourceType: 'Patient', name: [{ family: 'Id', given: [given] }] }));
+  const descending = [...made].sort().reverse();
+  t.same(await ids(`/fhir/Patient?given=${given}&_sort=-_id`), descending);
+  const first = await api.call('GET', `/fhir/Patient?given=${given}&_sort=-_id&_count=2`);
+  const next = first.body.link.find((l: any) => l.relation === 'next').url.replace(/^https?:\/\/[^/]+/, '');
+  t.same([...matchIds(first.body), ...matchIds((await api.call('GET', next)).body)], descending.slice(0, 4));
+});
+
 t.test('paging with next links visits every match once while others write', async (t) => {
   const tag = unique('page');
   const created: string[] = [];
