@@ -1,6 +1,7 @@
 // GET /fhir/metadata: the CapabilityStatement, generated from what is really served — the
 // resource types, their interactions and every search parameter of the registry.
 import { EVERYTHING_DEFINITION } from './operations/everything.ts';
+import { REINDEX_DEFINITION } from './operations/reindex.ts';
 import { READ_ONLY_TYPES, SUPPORTED_TYPES } from './resource-types.ts';
 import type { SearchRegistry } from './search/registry.ts';
 import { isWordParam } from './search/words.ts';
@@ -46,6 +47,7 @@ export function capabilityStatement(registry: SearchRegistry, options: { baseUrl
           ...(type === 'Patient' ? { operation: [{ name: 'everything', definition: EVERYTHING_DEFINITION }] } : {}),
         })),
         searchParam: SEARCH_RESULT_PARAMS.map((name) => ({ name, type: 'special' })).filter((p) => p.name !== '_has'),
+        operation: [{ name: 'reindex', definition: REINDEX_DEFINITION, documentation: 'operators: recompute the search index of stored resources (also POST /fhir/{type}/$reindex)' }],
       },
     ],
   };

@@ -440,6 +440,36 @@ export class FhirRepository {
     return { op: 'delete', type, id, ifVersion };
   }
 
+  /**
+   * Recomputes the search and access index of every current resource of these types, in place
+   * (Store.reindex): after the search parameters (profiles/search-parameters.json) or the
+   * matrix's class tables changed, resources written before are found by the new rules too.
+   * Unconstrained by the gate: the caller decides who may run it (operators).
+   */
+  async reindex(types: string[], pageSize = 200): Promise<{ type: string; resources: number; reindexed: number }[]> {
+    for (const type of types) this.checkType(type);
+    const out: { type: string; resources: number; reindexed: number }[] = [];
+    for (const type of types) {
+      let resources = 0;
+      let reindexed = 0;
+      let cursor: string | undefined;
+      do {
+        const page = await this.#guard(this.store.search({ types: [type], count: pageSize, cursor }));
+        const entries = page.entries.filter((v) => v.resource).map((v) => {
+          const plain = plainJson(v.resource as ResourceBody);
+          const { index, sortKeys } = extractIndex(plain, this.registry);
+          index.push(...this.#accessIndex(plain));
+          return { type: v.type, id: v.id, versionId: v.versionId, index, sortKeys };
+        });
+        resources += entries.length;
+        if (entries.length) reindexed += await this.#guard(this.store.reindex(entries));
+        cursor = page.next;
+      } while (cursor);
+      out.push({ type, resources, reindexed });
+    }
+    return out;
+  }
+
   /** Commits the writes at once, with their audit records when `ctx` says who wrote them. */
   async commit(writes: PreparedWrite[], ctx?: RequestContext): Promise<(StoredVersion | undefined)[]> {
     const blobs = writes.flatMap((w) => w.blobs ?? []);

@@ -10,6 +10,7 @@ import { CONTENT_TYPES, jsonDepthExceeds, MAX_JSON_DEPTH, requestFormat, respons
 import type { RequestContext } from './gate.ts';
 import { OperationOutcomeError, operationOutcome, type OperationOutcomeIssue } from './operation-outcome.ts';
 import { everythingRoutes } from './operations/everything.ts';
+import { reindexRoutes } from './operations/reindex.ts';
 import { careHistoryRoutes } from './operations/care-history.ts';
 import { searchTextRoutes } from './operations/search-text.ts';
 import { summaryRoutes } from './operations/summary.ts';
@@ -179,6 +180,7 @@ export function fhirRoutes(app: FastifyInstance, deps: FhirRouteDeps): void {
   summaryRoutes(app, repo, { contextOf, send, parseBody });
   searchTextRoutes(app, repo, { contextOf, send, parseBody });
   careHistoryRoutes(app, repo, { contextOf, send, parseBody });
+  reindexRoutes(app, repo, { contextOf, send, parseBody });
 
   // The CapabilityStatement is public: no identity needed to learn what the server does.
   app.get('/fhir/metadata', async (request, reply) => send(request, reply, 200, capabilityStatement(repo.registry, { baseUrl: baseUrlOf(request, deps), xml: Boolean(deps.xml) })));

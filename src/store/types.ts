@@ -162,6 +162,16 @@ export interface PurgeTarget {
   blobs: string[];
 }
 
+/** A current version's search index, recomputed (see Store.reindex). */
+export interface ReindexEntry {
+  type: string;
+  id: string;
+  /** The version the index was computed from: a resource changed since is left alone. */
+  versionId: number;
+  index: IndexValue[];
+  sortKeys?: Record<string, string>;
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'mongo';
   /** Creates tables/indexes and repairs what a crash left (rolls back unfinished commits). */
@@ -198,4 +208,12 @@ export interface Store {
    * is finished by running it again. Log and outbox entries are not touched.
    */
   purge(target: PurgeTarget): Promise<void>;
+
+  /**
+   * Replaces the search index and sort keys of current versions, in place: no new version, no
+   * change to the resource (after the search parameters or the matrix's class tables changed).
+   * An entry whose resource has moved past `versionId`, or is deleted, is skipped: its newer
+   * version was indexed when written. Returns how many were reindexed.
+   */
+  reindex(entries: ReindexEntry[]): Promise<number>;
 }

@@ -18,6 +18,7 @@ import type {
   OutboxMessage,
   PurgeTarget,
   PutBlobOptions,
+  ReindexEntry,
   ResourceBody,
   SearchPage,
   SearchQuery,
@@ -246,6 +247,23 @@ export class MongoStore implements Store {
       if (cur) await this.#versions.updateOne({ _id: cur._id }, { $set: { sup: tx } });
       return versionOf(w.type, w.id, vid, ts, body);
     }
+  }
+
+  async reindex(entries: ReindexEntry[]): Promise<number> {
+    for (const e of entries) checkTypeAndId(e.type, e.id);
+    let done = 0;
+    try {
+      for (const e of entries) {
+        const cur = await this.#current(e.type, e.id);
+        if (!cur || cur.del || cur.v !== e.versionId) continue;
+        // In place on the version document: a concurrent write made a newer one, indexed when written.
+        const result = await this.#versions.updateOne({ _id: cur._id, del: false }, { $set: { ...storedKeys(e.index), sk: storedSortKeys(e.sortKeys, cur.ts) } });
+        done += result.matchedCount;
+      }
+    } catch (error) {
+      throw asStoreError(error);
+    }
+    return done;
   }
 
   #toVersion(doc: VersionDoc): StoredVersion {

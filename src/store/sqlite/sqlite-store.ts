@@ -20,6 +20,7 @@ import type {
   OutboxMessage,
   PurgeTarget,
   PutBlobOptions,
+  ReindexEntry,
   ResourceBody,
   SearchPage,
   SearchQuery,
@@ -170,6 +171,27 @@ export class SqliteStore implements Store {
       return out;
     });
     return { versions, lastUpdated };
+  }
+
+  async reindex(entries: ReindexEntry[]): Promise<number> {
+    for (const e of entries) checkTypeAndId(e.type, e.id);
+    return this.#write(() => {
+      const readCurrent = this.#stmt('SELECT vid, ts, deleted FROM current WHERE type = ? AND id = ?');
+      const setSort = this.#stmt('UPDATE current SET sort = ? WHERE type = ? AND id = ?');
+      const dropKeys = this.#stmt('DELETE FROM search_keys WHERE type = ? AND id = ?');
+      const insertKey = this.#stmt('INSERT INTO search_keys (type, id, field, key) VALUES (?, ?, ?, ?)');
+      let done = 0;
+      for (const e of entries) {
+        const cur = readCurrent.get(e.type, e.id) as { vid: number; ts: number; deleted: number } | undefined;
+        if (!cur || cur.deleted !== 0 || cur.vid !== e.versionId) continue;
+        setSort.run(JSON.stringify(storedSortKeys(e.sortKeys, cur.ts)), e.type, e.id);
+        dropKeys.run(e.type, e.id);
+        const keys = storedKeys(e.index);
+        for (const field of ['k', 'lo', 'hi'] as const) for (const key of keys[field]) insertKey.run(e.type, e.id, field, key);
+        done++;
+      }
+      return done;
+    });
   }
 
   #version(row: Row | undefined): StoredVersion | undefined {
