@@ -111,7 +111,10 @@ t.test("another patient's dossier stays closed to the patient", async (t) => {
   const token = await signIn();
   t.equal((await get('/fhir/DocumentReference/theirs', token)).statusCode, 404);
   const search = await get(`/fhir/DocumentReference?patient=${OTHER}`, token);
-  t.same(JSON.parse(search.body).entry, []);
+  // Refused as a whole, like a professional naming a dossier they may not enter (and like a dossier that does not exist).
+  t.same([search.statusCode, JSON.parse(search.body).resourceType], [403, 'OperationOutcome']);
+  const nobody = await get('/fhir/DocumentReference?patient=no-such-patient', token);
+  t.equal(nobody.statusCode, 403);
 });
 
 t.test('a wrong one-time code is refused and the code cannot be used again after success', async (t) => {
