@@ -35,6 +35,7 @@ export function capabilityStatement(registry: SearchRegistry, options: { baseUrl
           interaction: [...READ_INTERACTIONS, ...(READ_ONLY_TYPES.has(type) ? [] : WRITE_INTERACTIONS)].map((code) => ({ code })),
           versioning: 'versioned-update',
           readHistory: true,
+          conditionalRead: 'full-support',
           updateCreate: !READ_ONLY_TYPES.has(type),
           conditionalCreate: !READ_ONLY_TYPES.has(type),
           conditionalUpdate: !READ_ONLY_TYPES.has(type),

@@ -11,6 +11,7 @@ import type { RequestContext } from './gate.ts';
 import { OperationOutcomeError, operationOutcome, type OperationOutcomeIssue } from './operation-outcome.ts';
 import { everythingRoutes } from './operations/everything.ts';
 import { reindexRoutes } from './operations/reindex.ts';
+import { notModified } from './conditional-read.ts';
 import { careHistoryRoutes } from './operations/care-history.ts';
 import { searchTextRoutes } from './operations/search-text.ts';
 import { summaryRoutes } from './operations/summary.ts';
@@ -287,6 +288,7 @@ export function fhirRoutes(app: FastifyInstance, deps: FhirRouteDeps): void {
     const ctx = contextOf(request);
     const v = await repo.read(ctx, request.params.type, request.params.id);
     versionHeaders(reply, v);
+    if (notModified(request.headers, v.versionId, v.lastUpdated)) return reply.code(304).send();
     const params = queryOf(request);
     const summary = paramOf(params, '_summary') as 'true' | 'text' | 'data' | undefined;
     const elements = paramOf(params, '_elements')?.split(',').map((e) => e.trim()).filter(Boolean);

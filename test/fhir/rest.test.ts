@@ -41,6 +41,27 @@ t.test('read returns the current version', async (t) => {
   t.equal(r.headers.etag, 'W/"1"');
 });
 
+t.test('a read with the current ETag in If-None-Match answers 304 without a body', async (t) => {
+  const id = await created(patient('Cache'));
+  const r = await api.call('GET', `/fhir/Patient/${id}`, undefined, { 'if-none-match': 'W/"1"' });
+  t.same([r.status, r.body, r.headers.etag], [304, {}, 'W/"1"']);
+});
+
+t.test('a read with an older ETag in If-None-Match gets the new version', async (t) => {
+  const id = await created(patient('Cache'));
+  await api.call('PUT', `/fhir/Patient/${id}`, patient('Cache2', { id }));
+  const r = await api.call('GET', `/fhir/Patient/${id}`, undefined, { 'if-none-match': 'W/"1"' });
+  t.same([r.status, r.body.name[0].family], [200, 'Cache2']);
+});
+
+t.test('If-Modified-Since answers 304 when nothing changed since, 200 otherwise', async (t) => {
+  const id = await created(patient('Depuis'));
+  const later = new Date(Date.now() + 60_000).toUTCString();
+  const earlier = new Date(Date.now() - 3_600_000).toUTCString();
+  t.equal((await api.call('GET', `/fhir/Patient/${id}`, undefined, { 'if-modified-since': later })).status, 304);
+  t.equal((await api.call('GET', `/fhir/Patient/${id}`, undefined, { 'if-modified-since': earlier })).status, 200);
+});
+
 t.test('reading an unknown id answers 404 with an OperationOutcome', async (t) => {
   const r = await api.call('GET', '/fhir/Patient/unknown-id');
   t.equal(r.status, 404);
