@@ -76,6 +76,21 @@ t.test('on the embedded store every criterion is looked up in the search_keys in
   t.same(plan.filter((line) => /\bSCAN\b/.test(line)), [], 'no SCAN of current, versions or search_keys');
 });
 
+t.test('several values of one token become one list of keys, not an OR of lists', async (t) => {
+  const q = await storeQuery(searchRegistry(), 'DocumentReference', [['identifier', 'urn:oid:1.2.3|a,urn:oid:1.2.3|b']]);
+  t.match(q.where, { param: 'identifier', in: [/a$/, /b$/] });
+  t.notOk(q.where && 'or' in q.where);
+});
+
+t.test('on the embedded store a search for several identifiers is driven by the index, without a scan', { skip: testStoreKind() === 'sqlite' ? false : 'MongoDB pass' }, async (t) => {
+  const q = await storeQuery(searchRegistry(), 'DocumentReference', [['identifier', 'urn:oid:1.2.3|a,urn:oid:1.2.3|b']]);
+  const plan = (store as SqliteStore).explainSearch(q);
+  t.comment(plan.join('\n'));
+  t.ok(plan.some((line) => /SEARCH search_keys USING COVERING INDEX search_keys_lookup/.test(line)), 'the keys are looked up in the index');
+  t.ok(plan.some((line) => /^SEARCH c USING PRIMARY KEY \(type=\? AND id=\?\)/.test(line)), 'and resources fetched by (type, id) from them, not walked by type');
+  t.same(plan.filter((line) => /\bSCAN\b/.test(line)), [], 'no SCAN');
+});
+
 /** Field paths a MongoDB filter tests (operators left out). */
 function fieldsOf(filter: unknown, out = new Set<string>()): Set<string> {
   if (Array.isArray(filter)) for (const f of filter) fieldsOf(f, out);

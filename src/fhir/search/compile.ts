@@ -256,6 +256,20 @@ export interface CompileContext {
   referencedBy: (resource: StoredVersion, param: string) => string[];
 }
 
+/**
+ * OR of a criterion's values. Exact keys of one parameter become one `in` list: the stores look
+ * a list up in their index (and SQLite can drive the search from it), while an `or` of lists is
+ * tested row by row (XDS looks documents up by several spellings of their uniqueId this way).
+ */
+function anyOf(alternatives: Condition[]): Condition {
+  if (alternatives.length === 1) return alternatives[0];
+  const first = alternatives[0];
+  const param = 'param' in first && 'in' in first ? first.param : undefined;
+  const sameList = param !== undefined && alternatives.every((a) => 'param' in a && 'in' in a && a.param === param && Object.keys(a).length === 2);
+  if (sameList) return { param, in: [...new Set(alternatives.flatMap((a) => (a as { in: string[] }).in))] };
+  return { or: alternatives };
+}
+
 async function criterionCondition(c: Criterion, ctx: CompileContext): Promise<Condition> {
   if (c.modifier === 'missing') return { param: c.def.code, missing: c.values[0] === 'true' };
   if (c.chain) {
@@ -266,8 +280,7 @@ async function criterionCondition(c: Criterion, ctx: CompileContext): Promise<Co
     const found = await ctx.resolve(targets[0], c.values.length === 1 ? [[c.chain.rest, c.values[0]]] : [[c.chain.rest, c.values.join(',')]]);
     return referencesTo(c.def.code, found, c.name);
   }
-  const alternatives = c.values.map((v) => valueCondition(c, v, ctx));
-  const any: Condition = alternatives.length === 1 ? alternatives[0] : { or: alternatives };
+  const any = anyOf(c.values.map((v) => valueCondition(c, v, ctx)));
   // :not matches resources without any of the values, including those with no value at all.
   return c.modifier === 'not' ? { not: any } : any;
 }
