@@ -18,11 +18,16 @@ export interface BaselineConfig {
   host: string;
   port: number;
   bodyLimit: number;
-  answers: Record<HttpRequest['kind'], CannedAnswer>;
+  /** The kinds of the workloads run (the others answer 501). */
+  answers: Partial<Record<HttpRequest['kind'], CannedAnswer>>;
   tls?: { certFile: string; keyFile: string; caFile: string };
 }
 
 function kindOf(request: FastifyRequest): HttpRequest['kind'] {
+  // XDS: the registry answers queries; the repository, by the SOAP action (in the MTOM start-info
+  // of ITI-41, in the content type's action of ITI-43).
+  if (request.url.startsWith('/xds/registry')) return 'query';
+  if (request.url.startsWith('/xds/repository')) return String(request.headers['content-type']).includes('RetrieveDocumentSet') ? 'retrieve' : 'provide';
   if (request.method === 'POST') return 'write';
   if (request.url.includes('/$everything')) return 'everything';
   if (request.url.includes('?')) return 'search';
@@ -33,7 +38,7 @@ if (import.meta.main) {
   const config = JSON.parse(readFileSync(process.argv[2], 'utf8')) as BaselineConfig;
   const answers = Object.fromEntries(
     Object.entries(config.answers).map(([kind, a]) => [kind, { ...a, bytes: Buffer.from(a.body, 'base64') }]),
-  ) as Record<HttpRequest['kind'], CannedAnswer & { bytes: Buffer }>;
+  ) as Partial<Record<HttpRequest['kind'], CannedAnswer & { bytes: Buffer }>>;
   const app = fastify({
     bodyLimit: config.bodyLimit,
     ...(config.tls
@@ -41,11 +46,15 @@ if (import.meta.main) {
       : {}),
   });
   app.addContentTypeParser(['application/fhir+json', 'application/json'], { parseAs: 'string' }, (_request, body, done) => done(null, body));
+  // SOAP and MTOM (XDS): read whole, as bytes.
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
   app.route({
     method: ['GET', 'POST'],
     url: '/*',
     handler: async (request, reply) => {
-      const answer = answers[kindOf(request)];
+      const kind = kindOf(request);
+      const answer = answers[kind];
+      if (!answer) return reply.code(501).send(`no answer captured for ${kind}`);
       return reply.code(answer.status).type(answer.contentType).send(answer.bytes);
     },
   });

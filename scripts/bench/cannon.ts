@@ -5,7 +5,8 @@
 import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 import type { Plan } from './load.ts';
-import { requestSource, type Workload } from './workloads.ts';
+import { XDS_WORKLOADS, requestSource, type Workload } from './workloads.ts';
+import { xdsFailureExcerpt, xdsSucceeded } from './xds.ts';
 
 /** Priming: up to 10 requests one at a time, for at most this long. */
 export const PRIMING_SECONDS = 20;
@@ -35,9 +36,13 @@ export interface CannonResult {
   p90: number;
   p99: number;
   max: number;
-  /** Connection errors and timeouts, plus answers that were not 2xx. */
+  /** Connection errors and timeouts, plus answers that were not 2xx, plus XDS failures. */
   errors: number;
   non2xx: number;
+  /** XDS workloads: 2xx answers whose XDS status was not Success (a Failure inside a 200). */
+  failures: number;
+  /** The start of the first such answer, to see why. */
+  failureSample?: string;
   timeouts: number;
   statusCodes: Record<string, number>;
 }
@@ -47,7 +52,11 @@ export interface CannonResult {
  * are answered (however long it takes); with `atMost`, for `seconds` or that many requests.
  */
 async function fire(job: CannonJob, plan: Plan, seconds: number, seed: number, options: { amount?: number; atMost?: number; connections?: number } = {}): Promise<CannonResult> {
-  const next = requestSource(job.workload, plan, { seed, access: job.access });
+  const next = await requestSource(job.workload, plan, { seed, access: job.access });
+  // XDS answers come with 200 even when the transaction failed: each is checked for Success.
+  const checked = XDS_WORKLOADS.includes(job.workload);
+  let failures = 0;
+  let failureSample: string | undefined;
   const tlsOptions = job.tls
     ? { cert: readFileSync(job.tls.certFile), key: readFileSync(job.tls.keyFile), ca: readFileSync(job.tls.caFile) }
     : undefined;
@@ -64,6 +73,15 @@ async function fire(job: CannonJob, plan: Plan, seconds: number, seed: number, o
         const r = next();
         return { ...request, method: r.method, path: r.path, headers: r.headers, ...(r.body !== undefined ? { body: r.body } : {}) };
       },
+      ...(checked
+        ? {
+            onResponse(status: number, body: string) {
+              if (status < 200 || status >= 300 || xdsSucceeded(body)) return;
+              failures++;
+              failureSample ??= xdsFailureExcerpt(body);
+            },
+          }
+        : {}),
     }],
   });
   const total = result.requests.total;
@@ -76,8 +94,10 @@ async function fire(job: CannonJob, plan: Plan, seconds: number, seed: number, o
     p90: result.latency.p90,
     p99: result.latency.p99,
     max: result.latency.max,
-    errors: result.errors + result.non2xx,
+    errors: result.errors + result.non2xx + failures,
     non2xx: result.non2xx,
+    failures,
+    ...(failureSample !== undefined ? { failureSample } : {}),
     timeouts: result.timeouts,
     statusCodes,
   };

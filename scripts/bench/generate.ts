@@ -16,6 +16,12 @@ const FACILITY_SYSTEM = 'urn:oid:1.2.250.1.71.4.2.4';
 const PRACTICE_SYSTEM = 'urn:oid:1.2.250.1.213.1.1.4.9';
 const FORMAT_SYSTEM = 'urn:oid:1.3.6.1.4.1.19376.1.2.3';
 
+/** Root of the loaded documents' ids (CDA ClinicalDocument/id, DocumentReference.masterIdentifier). */
+export const DOCUMENT_ID_ROOT = '1.2.250.1.999.1';
+
+/** The XDS uniqueId of a loaded document (DocumentEntry.uniqueId, ITI-43's DocumentUniqueId). */
+export const documentUniqueId = (id: string): string => `${DOCUMENT_ID_ROOT}^${id}`;
+
 /** The test general practitioner (src/identity TEST_PROFESSIONALS): every patient authorises them. */
 export const GP_RPPS = '99700000001';
 
@@ -192,7 +198,7 @@ export function cdaDocument(random: Random, options: { size: number; ins: string
   <realmCode code="FR"/>
   <typeId root="2.16.840.1.113883.1.3" extension="POCD_HD000040"/>
   <templateId root="1.2.250.1.213.1.1.1.1"/>
-  <id root="1.2.250.1.999.1" extension="${options.id}"/>
+  <id root="${DOCUMENT_ID_ROOT}" extension="${options.id}"/>
   <code code="${options.type.code}" codeSystem="2.16.840.1.113883.6.1" displayName="${escapeXml(options.type.display)}"/>
   <title>${escapeXml(options.type.display)}</title>
   <effectiveTime value="${ts}+0100"/>
@@ -273,7 +279,9 @@ export function documentReference(random: Random, o: DocumentOptions): Record<st
   return {
     resourceType: 'DocumentReference',
     ...(o.id ? { id: o.id } : {}),
-    masterIdentifier: { system: 'urn:ietf:rfc:3986', value: `urn:oid:1.2.250.1.999.1.${o.id || random.int(1, 1e9)}` },
+    // A loaded document's uniqueId is its CDA's ClinicalDocument/id (root^extension: XDS finds it
+    // so, W5 retrieves it); a new one (W6) gets an OID.
+    masterIdentifier: o.id ? { system: `urn:oid:${DOCUMENT_ID_ROOT}`, value: o.id } : { system: 'urn:ietf:rfc:3986', value: `urn:oid:${DOCUMENT_ID_ROOT}.${random.int(1, 1e9)}` },
     status: 'current',
     docStatus: 'final',
     type: { coding: [{ system: LOINC, code: o.type.code, display: o.type.display }] },

@@ -6,7 +6,7 @@
 import { fastify } from 'fastify';
 import { registerFhir, type FhirRepository, type RequestContext } from '../../src/fhir/index.ts';
 import type { Store } from '../../src/store/index.ts';
-import { GP_RPPS, patientGroups, practitioners, shapeOf, type DatasetShape, type DatasetSpec } from './generate.ts';
+import { GP_RPPS, documentUniqueId, patientGroups, practitioners, shapeOf, type DatasetShape, type DatasetSpec } from './generate.ts';
 
 type PreparedWrite = Awaited<ReturnType<FhirRepository['prepareWrite']>>;
 
@@ -22,6 +22,11 @@ export interface Plan {
   documents: [string, string, string, 0 | 1][];
   /** Practitioners who author documents: [id, rpps] (W6 writes). */
   authors: [string, string][];
+  /**
+   * XDS (W4, W5): a sample of documents with stored bytes, as [patient's INS, document uniqueId]
+   * (the patient id of XDS is the INS, see xds.ts insCx). Absent from plans of older runs.
+   */
+  xds?: { documents: [string, string][] };
 }
 
 export interface LoadOptions {
@@ -53,6 +58,8 @@ export async function loadDataset(store: Store, spec: DatasetSpec, options: Load
   const validateFirst = options.validateFirst ?? 3;
   const shape = shapeOf(spec);
   const stride = Math.max(1, Math.ceil(spec.documents / (options.sampleSize ?? 20_000)));
+  const withBytes = Math.max(1, Math.round(spec.documents * Math.min(1, spec.binaries ?? 1)));
+  const xdsStride = Math.max(1, Math.ceil(withBytes / (options.sampleSize ?? 20_000)));
   const { validating, fast } = repositories(store);
   const pros = practitioners(spec);
   const plan: Plan = {
@@ -63,7 +70,9 @@ export async function loadDataset(store: Store, spec: DatasetSpec, options: Load
     heavyPatients: [],
     documents: [],
     authors: pros.filter((p) => p.rpps !== GP_RPPS).map((p) => [p.id, p.rpps]),
+    xds: { documents: [] },
   };
+  const xdsDocuments = (plan.xds as NonNullable<Plan['xds']>).documents;
 
   const inFlight = new Set<Promise<void>>();
   let failure: unknown;
@@ -90,10 +99,12 @@ export async function loadDataset(store: Store, spec: DatasetSpec, options: Load
   for (const group of patientGroups(spec, pros)) {
     const repo = n < validateFirst ? validating : fast;
     batch.push(await write(repo, group.patient), await write(repo, group.consent));
+    const ins = String((group.patient.identifier as { value: string }[])[0].value);
     for (const doc of group.documents) {
       batch.push(await write(repo, doc.reference));
       if (doc.binary) {
         batch.push(await write(repo, doc.binary));
+        if (plan.counts.binaries % xdsStride === 0) xdsDocuments.push([ins, documentUniqueId(String(doc.reference.id))]);
         plan.counts.binaries++;
       }
       if (plan.counts.documents % stride === 0) {

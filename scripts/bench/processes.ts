@@ -26,7 +26,7 @@ export interface Response {
 }
 
 /** One request, without keep-alive; TLS with a client certificate when given. */
-export function send(url: string, options: { method?: string; headers?: Record<string, string>; body?: string; tls?: TlsFiles } = {}): Promise<Response> {
+export function send(url: string, options: { method?: string; headers?: Record<string, string>; body?: string | Buffer; tls?: TlsFiles } = {}): Promise<Response> {
   const target = new URL(url);
   const secure = target.protocol === 'https:';
   const tls = secure && options.tls ? { cert: readFileSync(options.tls.certFile), key: readFileSync(options.tls.keyFile), ca: readFileSync(options.tls.caFile) } : {};
