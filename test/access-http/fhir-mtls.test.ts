@@ -14,6 +14,7 @@ import { loadConfig } from '../../src/config.ts';
 import { createTestPki, type Issued, type TestPki } from '../../src/identity/index.ts';
 import type { Store } from '../../src/store/index.ts';
 import { openTestStore } from '../support/store.ts';
+import { submissionList } from './lists.ts';
 
 let pki: TestPki;
 let store: Store;
@@ -61,23 +62,6 @@ function document(id: string, patient: string, type: string, options: { masked?:
   };
 }
 
-/** A SubmissionSet-like List by a professional, naming documents as its entries. */
-function list(id: string, patient: string, authorRpps: string, members: string[]): Record<string, unknown> {
-  return {
-    resourceType: 'List',
-    id,
-    status: 'current',
-    mode: 'working',
-    subject: { reference: `Patient/${patient}` },
-    contained: [
-      { resourceType: 'Practitioner', id: 'author0-person', identifier: [{ system: 'urn:oid:1.2.250.1.71.4.2.1', value: `8${authorRpps}` }] },
-      { resourceType: 'PractitionerRole', id: 'author0', practitioner: { reference: '#author0-person' } },
-    ],
-    source: { reference: '#author0' },
-    entry: members.map((m) => ({ item: { reference: `DocumentReference/${m}` } })),
-  };
-}
-
 t.before(async () => {
   pki = await createTestPki();
   const opened = await openTestStore();
@@ -110,8 +94,8 @@ t.before(async () => {
     document(ids.masked, PATIENT, '11490-0', { masked: true }),
     document(ids.lab, PATIENT, '11502-2'),
     document(ids.otherPatientLetter, OTHER, '11490-0'),
-    list(lists.byDoctor, PATIENT, '99700000001', [ids.letter, ids.masked]),
-    list(lists.byPharmacist, PATIENT, '99700000003', [ids.letter, ids.imaging]),
+    submissionList(lists.byDoctor, PATIENT, '99700000001', [ids.letter, ids.masked]),
+    submissionList(lists.byPharmacist, PATIENT, '99700000003', [ids.letter, ids.imaging]),
     { resourceType: 'Patient', id: THIRD, name: [{ family: 'TROIS' }], birthDate: '1975-01-01' },
     consent('c-gp-third', THIRD, 'authorise', '99700000001'),
     document(ids.maskedThird, THIRD, '11490-0', { masked: true }),

@@ -16,6 +16,7 @@ import { buildApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createTestPki, TEST_PROFESSIONALS, type Issued, type TestPki } from '../../src/identity/index.ts';
 import { openTestStore } from '../support/store.ts';
+import { submissionList } from './lists.ts';
 
 type Who = 'generalPractitioner' | 'cardiologist' | 'pharmacist' | 'nurse' | 'physiotherapist';
 const WHO: Who[] = ['generalPractitioner', 'cardiologist', 'pharmacist', 'nurse', 'physiotherapist'];
@@ -116,23 +117,6 @@ function document(id: string, patient: string, type: string, masked: boolean, au
   };
 }
 
-/** A submission set naming documents, by a professional (its source a contained author). */
-function list(id: string, patient: string, members: string[], author: Who | 'other'): Record<string, unknown> {
-  return {
-    resourceType: 'List',
-    id,
-    status: 'current',
-    mode: 'working',
-    subject: { reference: `Patient/${patient}` },
-    contained: [
-      { resourceType: 'Practitioner', id: 'author0-person', identifier: [{ system: 'urn:oid:1.2.250.1.71.4.2.1', value: `8${rpps(author)}` }] },
-      { resourceType: 'PractitionerRole', id: 'author0', practitioner: { reference: '#author0-person' } },
-    ],
-    source: { reference: '#author0' },
-    ...(members.length ? { entry: members.map((m) => ({ item: { reference: `DocumentReference/${m}` } })) } : {}),
-  };
-}
-
 let run = 0;
 
 // FerretDB scans every search: fewer runs there keep the pass within minutes.
@@ -161,7 +145,7 @@ t.test('no answer ever holds a document the rules hide from the asking professio
           docs[i] = d;
           await put(d);
         } else if (o.op === 'list') {
-          await put(list(`${patient}-l${lists++}`, patient, docs.map((d) => d.id as string), o.author));
+          await put(submissionList(`${patient}-l${lists++}`, patient, rpps(o.author), docs.map((d) => d.id as string)));
         } else if (o.op === 'authorise' || o.op === 'revoke' || o.op === 'block' || o.op === 'unblock') {
           const code = o.op === 'authorise' || o.op === 'revoke' ? 'authorise' : 'block';
           const c = consent(`${patient}-${code}-${o.who}`, patient, code, o.who, o.op === 'authorise' || o.op === 'block');
