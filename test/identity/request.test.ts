@@ -98,3 +98,39 @@ t.test('a trust given as a function is read on each request, so a reloaded CRL a
   current = loadTrust({ ca: pki.ca.certPem });
   t.equal(await reason(req({}, pki.revoked), reloading), 'ok');
 });
+
+t.test('a connection reads and checks its client certificate once, whatever the number of requests', async (t) => {
+  let reads = 0;
+  const gp = pki.professionals.generalPractitioner;
+  const socket = { getPeerCertificate: () => (reads++, { raw: gp.certificate.raw }) };
+  const results = [];
+  for (let i = 0; i < 3; i++) results.push(await identityFromRequest({ headers: {}, raw: { socket } }, context));
+  t.equal(reads, 1);
+  t.ok(results.every((r) => r.ok && r.identity.kind === 'professional'));
+});
+
+t.test('each request on a kept connection still declares its own mode', async (t) => {
+  const gp = pki.professionals.generalPractitioner;
+  const socket = { getPeerCertificate: () => ({ raw: gp.certificate.raw }) };
+  const normal = await identityFromRequest({ headers: {}, raw: { socket } }, context);
+  const btg = await identityFromRequest({ headers: { 'x-carnet-access-mode': 'break-the-glass', 'x-carnet-access-reason': 'coma' }, raw: { socket } }, context);
+  t.same([normal.ok && normal.mode.kind, btg.ok && btg.mode.kind], ['normal', 'break-the-glass']);
+});
+
+t.test('a certificate that expires while its connection is open is refused from then on', async (t) => {
+  const gp = pki.professionals.generalPractitioner;
+  const socket = { getPeerCertificate: () => ({ raw: gp.certificate.raw }) };
+  t.equal(await reason({ headers: {}, raw: { socket } }), 'ok');
+  const afterExpiry = Date.parse(gp.certificate.validTo) + 1000;
+  t.equal(await reason({ headers: {}, raw: { socket } }, { ...context, clock: () => afterExpiry }), 'expired');
+});
+
+t.test('a reloaded revocation list applies to a kept connection at once', async (t) => {
+  const { loadTrust } = await import('../../src/identity/index.ts');
+  let current = loadTrust({ ca: pki.ca.certPem });
+  const reloading: IdentityContext = { ...context, trust: () => current };
+  const socket = { getPeerCertificate: () => ({ raw: pki.revoked.certificate.raw }) };
+  t.equal(await reason({ headers: {}, raw: { socket } }, reloading), 'ok', 'not yet on the list');
+  current = pki.trust;
+  t.equal(await reason({ headers: {}, raw: { socket } }, reloading), 'revoked');
+});
