@@ -12,7 +12,7 @@ import { documentNotFound, unknownRepository } from '../retrieve.ts';
 import { STATUS } from '../vocabulary.ts';
 import type { Call, XdsService } from './context.ts';
 import { latest } from './facts.ts';
-import { localBinaryId, View } from './view.ts';
+import { localBinaryId, View, type Item } from './view.ts';
 
 async function* blobBytes(svc: XdsService, blobId: string): AsyncGenerator<Uint8Array> {
   const stream = await svc.user.store.readBlob(blobId);
@@ -20,11 +20,11 @@ async function* blobBytes(svc: XdsService, blobId: string): AsyncGenerator<Uint8
   yield* stream as Readable;
 }
 
-async function one(svc: XdsService, view: View, call: Call, request: DocumentRequest): Promise<RetrievedDocument | RegistryError> {
+async function one(svc: XdsService, view: View, call: Call, request: DocumentRequest, found: readonly Item[]): Promise<RetrievedDocument | RegistryError> {
   if (request.repositoryUniqueId !== svc.repositoryUniqueId) return unknownRepository(request);
-  const versions = (await view.byUniqueIds([request.documentUniqueId], 'DocumentReference')).filter((i) => {
+  const versions = found.filter((i) => {
     const c = view.convert(i);
-    return c.kind === 'DocumentEntry' && (c.object.repositoryUniqueId === undefined || c.object.repositoryUniqueId === svc.repositoryUniqueId);
+    return c.kind === 'DocumentEntry' && c.object.uniqueId === request.documentUniqueId && (c.object.repositoryUniqueId === undefined || c.object.repositoryUniqueId === svc.repositoryUniqueId);
   });
   // Every version of an entry shares the document: the current one says how to serve it.
   const approved = versions.filter((i) => view.convert(i).object.availabilityStatus === STATUS.approved);
@@ -50,8 +50,11 @@ export async function retrieveDocumentSet(svc: XdsService, call: Call, request: 
   const view = new View(svc, call);
   const documents: RetrievedDocument[] = [];
   const errors: RegistryError[] = [...request.issues];
+  // One lookup for the whole set, not one per document.
+  const held = request.documents.filter((r) => r.repositoryUniqueId === svc.repositoryUniqueId).map((r) => r.documentUniqueId);
+  const candidates = await view.byUniqueIds([...new Set(held)], 'DocumentReference');
   for (const r of request.documents) {
-    const found = await one(svc, view, call, r);
+    const found = await one(svc, view, call, r, candidates);
     if ('code' in found) errors.push(found);
     else documents.push(found);
   }
