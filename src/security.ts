@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { actorOfIdentity, modeOfIdentity, type AccessMode, type Actor, type Habilitations } from './access/index.ts';
-import { AccessMarkers, AuditTrail, RefusalAudit, accessNotice, commitWithNotice, type AuditChannel } from './audit/index.ts';
+import { AccessMarkers, AuditTrail, RefusalAudit, SEARCH_PARAM_NAME, accessNotice, commitWithNotice, type AuditChannel } from './audit/index.ts';
 import { accessModeIndex, authenticateDevice, dossierStatus } from './dossier/index.ts';
 import { accessIndexWith, type AccessAuditor } from './fhir/repository.ts';
 import type { Config } from './config.ts';
@@ -161,7 +161,7 @@ export function trailAuditor(trail: AuditTrail, markers: AccessMarkers = new Acc
         action: event.action,
         resource: { type: event.type, ...(event.id ? { id: event.id } : {}) },
         ...(event.patientId ? { patientId: event.patientId } : {}),
-        ...(event.searchParams ? { searchParams: event.searchParams.filter((p) => /^[A-Za-z_][A-Za-z0-9_.:-]{0,99}$/.test(p)) } : {}),
+        ...(event.searchParams ? { searchParams: event.searchParams.filter((p) => SEARCH_PARAM_NAME.test(p)) } : {}),
         outcome: event.outcome,
         ...(event.reason ? { reason: event.reason } : {}),
       };

@@ -117,7 +117,9 @@ export interface AuditEventOptions {
 const ID = /^[A-Za-z0-9\-.]{1,64}$/;
 const CODE = /^\$?[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
 const TYPE = /^[A-Z][A-Za-z]{1,63}$/;
-const PARAM = /^[A-Za-z_][A-Za-z0-9_.:-]{0,99}$/;
+/** A search parameter name, or the operation ($everything) a set of searches was made for. */
+export const SEARCH_PARAM_NAME = /^[$A-Za-z_][A-Za-z0-9_.:-]{0,99}$/;
+const PARAM = SEARCH_PARAM_NAME;
 // As assertions accept them: establishment staff ids may hold '-', '.', '_' (SEC-0001).
 const RPPS = /^[\x21-\x7e]{1,64}$/;
 const ADDRESS = /^[A-Za-z0-9:.[\]%_-]{1,255}$/;

@@ -7,7 +7,7 @@
 //   await trail.recordAlone({ ..., outcome: 'refused', reason }); // a refusal, where nothing else is written
 //   accessNotice(actor, mode) + commitWithNotice(markers, ...)  // an access the patient is told of, same commit
 //   refusals.refused({ address, reason, channel })              // a refused identity, coalesced per address
-export { auditEvent, DOSSIER_ACTIVITIES } from './event.ts';
+export { auditEvent, DOSSIER_ACTIVITIES, SEARCH_PARAM_NAME } from './event.ts';
 export type { AuditAction, AuditActor, AuditChannel, AuditEventOptions, AuditOutcome, AuditRecord } from './event.ts';
 export { AuditTrail, withAudit } from './trail.ts';
 export type {

@@ -221,8 +221,11 @@ export class FhirRepository {
     }
   }
 
-  /** Parses, constrains and runs a search; includes follow the same gate. */
-  async search(ctx: RequestContext, type: string, params: [string, string][]): Promise<SearchResult> {
+  /**
+   * Parses, constrains and runs a search; includes follow the same gate. `audited: false` for the
+   * inner searches of an operation, which records itself once (recordSearch).
+   */
+  async search(ctx: RequestContext, type: string, params: [string, string][], options: { audited?: boolean } = {}): Promise<SearchResult> {
     this.checkType(type);
     const search = parseSearch(type, params, this.registry, { strict: ctx.strict, defaultCount: this.#defaultCount, maxCount: this.#maxCount });
     const where = await compileSearch(search, {
@@ -238,14 +241,21 @@ export class FhirRepository {
       sort: search.sort.map((s) => ({ key: s.param === '_id' ? '_id' : s.param, descending: s.descending })),
     });
     const included = await this.#includes(ctx, search, page.entries);
-    await this.#auditor?.access(ctx, {
-      action: 'search',
-      type,
-      patientId: dossierHints([type], where)[0],
-      searchParams: [...new Set(params.map(([name]) => name))],
-      outcome: 'success',
-    });
+    if (options.audited !== false) {
+      await this.#auditor?.access(ctx, {
+        action: 'search',
+        type,
+        patientId: dossierHints([type], where)[0],
+        searchParams: [...new Set(params.map(([name]) => name))],
+        outcome: 'success',
+      });
+    }
     return { matches: await this.#allShown(ctx, page.entries), included: await this.#allShown(ctx, included), next: page.next, total: page.total, ignored: search.ignored, search };
+  }
+
+  /** Records an operation made of unaudited searches (see search) as one search of the dossier. */
+  async recordSearch(ctx: RequestContext, event: { type: string; patientId: string; operation: string }): Promise<void> {
+    await this.#auditor?.access(ctx, { action: 'search', type: event.type, patientId: event.patientId, searchParams: [event.operation], outcome: 'success' });
   }
 
   /** A search with the gate's constraint added before the store runs it. */

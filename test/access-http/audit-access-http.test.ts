@@ -187,6 +187,16 @@ t.test('the patient searches their access history by date', async (t) => {
   t.equal(entries(after.body).length, 0, 'none after tomorrow');
 });
 
+t.test("$everything is one search in the patient's access history, however many types it searched", async (t) => {
+  const patientId = await seedPatient();
+  const r = await api.call('GET', `/fhir/Patient/${patientId}/$everything`, { cert: api.pki.professionals.generalPractitioner });
+  t.equal(r.status, 200);
+  const history = await api.call('GET', `/fhir/AuditEvent?patient=${patientId}&_count=500`, { cert: api.pki.operator });
+  const searchesByGp = entries(history.body).filter((e) => agentIds(e).includes('899700000001') && JSON.stringify(e.entity ?? []).includes('"parameters"'));
+  t.equal(searchesByGp.length, 1, 'one search recorded');
+  t.match(JSON.stringify(searchesByGp[0]?.entity), /"valueString":"\$everything"/, 'named after the operation');
+});
+
 t.test("the patient cannot read another dossier's access history", async (t) => {
   const mine = await openDossier();
   const theirs = { patientId: await seedPatient() };

@@ -2,7 +2,8 @@
 // patient and every resource of their compartment, as the R4 patient CompartmentDefinition
 // names it (which reference parameters of each type put a resource in it).
 //
-// Each (type, parameter) pair is one search through repository.search, so the access gate
+// Each (type, parameter) pair is one search through repository.search (unaudited: the page is
+// recorded once, as $everything), so the access gate
 // constrains every one of them, and paging is the store's keyset paging: the cursor of a page is
 // "which search we are in" plus that search's own keyset cursor, never an offset. A resource in
 // the compartment through two parameters (an Observation whose subject and performer are the
@@ -163,7 +164,17 @@ export async function everythingPage(
       ...(request.since ? [['_lastUpdated', `ge${request.since}`] as [string, string]] : []),
       ...(cursor ? [['_cursor', cursor] as [string, string]] : []),
     ];
-    const result = await repository.search({ ...ctx, strict: true }, type, params);
+    let result: Awaited<ReturnType<FhirRepository['search']>>;
+    try {
+      result = await repository.search({ ...ctx, strict: true }, type, params, { audited: false });
+    } catch (error) {
+      // A type the actor may not search at all (a professional and the audit trail): not part of
+      // what they may see. The dossier itself was let in by the Patient read above.
+      if (!(error instanceof OperationOutcomeError && error.status === 403)) throw error;
+      segment++;
+      cursor = undefined;
+      continue;
+    }
     entries.push(...result.matches.filter((v) => !seenBefore(segment, v)));
     if (result.next) cursor = result.next;
     else {
@@ -171,6 +182,8 @@ export async function everythingPage(
       cursor = undefined;
     }
   }
+  // One record in the patient's access history for the page, not one per type searched.
+  await repository.recordSearch(ctx, { type: 'Patient', patientId, operation: '$everything' });
   return { entries, next: segment < segments.length ? encodeCursor(segment, cursor) : undefined };
 }
 

@@ -147,13 +147,14 @@ export async function searchText(repository: FhirRepository, ctx: RequestContext
   let cursor: string | undefined;
   let seen = 0;
   do {
-    const page = await repository.search({ ...ctx, strict: true }, 'DocumentReference', [['patient', patientId], ['_count', '500'], ...(cursor ? [['_cursor', cursor] as [string, string]] : [])]);
+    const page = await repository.search({ ...ctx, strict: true }, 'DocumentReference', [['patient', patientId], ['_count', '500'], ...(cursor ? [['_cursor', cursor] as [string, string]] : [])], { audited: false });
     for (const doc of page.matches) {
       if (matchesAll(new Set(splitWords(await documentText(repository.store, patientId, doc))), terms)) matches.push(doc);
     }
     seen += page.matches.length;
     cursor = page.next;
   } while (cursor && seen < MAX_DOCUMENTS);
+  await repository.recordSearch(ctx, { type: 'DocumentReference', patientId, operation: '$search-text' });
   const dateOf = (v: StoredVersion) => String((v.resource as Json).date ?? v.lastUpdated);
   matches.sort((a, b) => dateOf(b).localeCompare(dateOf(a)));
   return { matches: matches.slice(0, count), total: matches.length };

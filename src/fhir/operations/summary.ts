@@ -169,7 +169,7 @@ async function sectionEntries(repository: FhirRepository, ctx: RequestContext, p
     const limit = search.limit ?? DEFAULT_LIMIT;
     // Unfiltered searches fetch just what is shown; filtered ones fetch a page and keep some.
     const count = search.keep ? DEFAULT_LIMIT : limit;
-    const result = await repository.search({ ...ctx, strict: true }, search.type, [['patient', patientId], ['_count', String(count)], ...(search.params ?? [])]);
+    const result = await repository.search({ ...ctx, strict: true }, search.type, [['patient', patientId], ['_count', String(count)], ...(search.params ?? [])], { audited: false });
     found.push(...result.matches.filter((m) => !search.keep || search.keep(m.resource as Json)).slice(0, limit));
   }
   return found;
@@ -194,6 +194,8 @@ export async function patientSummary(repository: FhirRepository, ctx: RequestCon
         : { emptyReason: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/list-empty-reason', code: 'unavailable', display: 'Unavailable' }] } }),
     });
   }
+  // One record in the patient's access history, not one per section searched.
+  await repository.recordSearch(ctx, { type: 'Patient', patientId, operation: '$summary' });
   const now = new Date().toISOString();
   const compositionId = randomUUID();
   const composition = {
