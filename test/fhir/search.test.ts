@@ -410,6 +410,41 @@ t.test('token :in with a value set that cannot be enumerated answers 400', async
   t.match(r.body.issue[0].diagnostics, /cannot be enumerated|unknown/);
 });
 
+const ACT_REASON = 'http://terminology.hl7.org/CodeSystem/v3-ActReason';
+/** A Consent for a purpose of use (v3-ActReason, whose concepts nest: TREAT > ETREAT > BTG). */
+const consentFor = (tag: string, purpose: string) => ({
+  resourceType: 'Consent',
+  identifier: [{ system: 'urn:tag', value: tag }],
+  status: 'active',
+  scope: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentscope', code: 'patient-privacy' }] },
+  category: [{ coding: [{ system: 'http://loinc.org', code: '59284-0' }] }],
+  policyRule: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'OPTIN' }] },
+  provision: { purpose: [{ system: ACT_REASON, code: purpose }] },
+});
+
+t.test('token :below finds the code and every code under it in its code system', async (t) => {
+  const tag = unique('below');
+  const [treat, etreat, btg] = [await create(consentFor(tag, 'TREAT')), await create(consentFor(tag, 'ETREAT')), await create(consentFor(tag, 'BTG'))];
+  await create(consentFor(tag, 'HOPERAT'));
+  t.same(await ids(`/fhir/Consent?identifier=urn:tag|${tag}&purpose:below=${ACT_REASON}|TREAT`), sorted([treat, etreat, btg]));
+  t.same(await ids(`/fhir/Consent?identifier=urn:tag|${tag}&purpose:below=${ACT_REASON}|ETREAT`), sorted([etreat, btg]));
+});
+
+t.test('token :above finds the code and every code above it', async (t) => {
+  const tag = unique('above');
+  const [treat, etreat, btg] = [await create(consentFor(tag, 'TREAT')), await create(consentFor(tag, 'ETREAT')), await create(consentFor(tag, 'BTG'))];
+  await create(consentFor(tag, 'HOPERAT'));
+  t.same(await ids(`/fhir/Consent?identifier=urn:tag|${tag}&purpose:above=${ACT_REASON}|BTG`), sorted([treat, etreat, btg]));
+  t.same(await ids(`/fhir/Consent?identifier=urn:tag|${tag}&purpose:above=${ACT_REASON}|TREAT`), [treat]);
+});
+
+t.test('token :below in a code system without a known hierarchy answers 400 saying so', async (t) => {
+  const r = await api.call('GET', '/fhir/Observation?code:below=http://loinc.org|2339-0');
+  t.equal(r.status, 400);
+  t.match(r.body.issue[0].diagnostics, /no hierarchy of http:\/\/loinc.org/);
+  t.equal((await api.call('GET', '/fhir/Observation?code:below=2339-0')).status, 400, 'a code without its system too');
+});
+
 t.test('AuditEvent offers no word search: it is indexed on every read and searched by patient, agent and date', async (t) => {
   const r = await api.app.inject({ method: 'GET', url: '/fhir/AuditEvent?_content=lecture', headers: { prefer: 'handling=strict' } });
   t.equal(r.statusCode, 400);

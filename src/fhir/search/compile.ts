@@ -9,7 +9,7 @@ import { canonicalSystem, dateRange, normalizeText } from './normalize.ts';
 import { splitBars, splitPrefix, unescapeValue, type Criterion, type ParsedSearch, type Prefix } from './parse.ts';
 import type { SearchRegistry } from './registry.ts';
 import { isWordParam, wordCondition } from './words.ts';
-import { expandValueSet } from '../validation/value-sets.ts';
+import { expandValueSet, subsumption } from '../validation/value-sets.ts';
 
 /** Runs a search on another type (for chains and _has); returns matching resources, bounded. */
 export type ResolveSearch = (type: string, params: [string, string][]) => Promise<StoredVersion[]>;
@@ -86,7 +86,17 @@ function tokenCondition(c: Criterion, value: string): Condition {
     return { param, in: [indexKey('of-type', `${canonicalSystem(system)}|${code}|${v}`)] };
   }
   if (c.modifier === 'in' || c.modifier === 'not-in') return valueSetCondition(c, unescapeValue(value));
+  if (c.modifier === 'below' || c.modifier === 'above') return subsumptionCondition(c, value);
   return { param, in: [tokenKey(value)] };
+}
+
+/** :below / :above a code in a code system whose hierarchy Carnet holds: the code and its descendants (or ancestors). */
+function subsumptionCondition(c: Criterion, value: string): Condition {
+  const [system, code, rest] = splitBars(value);
+  if (rest !== undefined || code === undefined || !system || !code) throw invalid(`${c.name}: :${c.modifier} takes system|code`, c.name);
+  const codes = subsumption(system, code, c.modifier as 'below' | 'above');
+  if (!codes) throw invalid(`${c.name}: no hierarchy of ${system} is known here, so :${c.modifier} cannot be answered`, c.name);
+  return { param: c.def.code, in: codes.map((k) => indexKey('system-code', `${canonicalSystem(system)}|${k}`)) };
 }
 
 /** Value sets larger than this are refused for :in rather than sent as a huge key list. */

@@ -61,7 +61,7 @@ export interface ParseOptions {
 /** Parameters about the response format, not the search: left to the routes. */
 const FORMAT_PARAMS = new Set(['_format', '_pretty']);
 const MODIFIERS: Record<string, Set<string>> = {
-  token: new Set(['not', 'text', 'of-type', 'missing', 'exact', 'in', 'not-in']),
+  token: new Set(['not', 'text', 'of-type', 'missing', 'exact', 'in', 'not-in', 'below', 'above']),
   string: new Set(['exact', 'contains', 'missing']),
   reference: new Set(['identifier', 'missing']),
   date: new Set(['missing']),

@@ -46,6 +46,8 @@ export const OUR_VALUE_SET_PREFIX = 'fr-dmp-valueset-';
 
 let valueSets: Map<string, RawValueSet> | undefined;
 let codeSystems: Map<string, string[] | null> | undefined;
+/** Per canonical system with nested concepts: each code's parents (for token :below / :above). */
+let hierarchies: Map<string, Map<string, string[]>> | undefined;
 const expansions = new Map<string, Expansion | null>();
 
 function flatten(concepts: Concept[] | undefined, into: string[]): string[] {
@@ -56,9 +58,26 @@ function flatten(concepts: Concept[] | undefined, into: string[]): string[] {
   return into;
 }
 
+/** Each code's parents, from a code system's nested concepts (undefined when it is flat). */
+function parentsOf(concepts: Concept[] | undefined): Map<string, string[]> | undefined {
+  if (!concepts?.some((c) => c.concept?.length)) return undefined;
+  const parents = new Map<string, string[]>();
+  const walk = (list: Concept[] | undefined, parent: string | undefined) => {
+    for (const c of list ?? []) {
+      const known = parents.get(c.code) ?? [];
+      if (parent !== undefined && !known.includes(parent)) known.push(parent);
+      parents.set(c.code, known);
+      walk(c.concept, c.code);
+    }
+  };
+  walk(concepts, undefined);
+  return parents;
+}
+
 function load(): void {
   valueSets = new Map();
   codeSystems = new Map();
+  hierarchies = new Map();
   const resources: (RawValueSet | RawCodeSystem)[] = [];
   for (const file of ['valuesets.json', 'v3-codesystems.json']) {
     const bundle = readR4Definition<{ entry: { resource: RawValueSet | RawCodeSystem }[] }>(file);
@@ -77,6 +96,8 @@ function load(): void {
       // Only complete code systems can stand for "every code of the system".
       const codes = resource.content === 'complete' ? flatten(resource.concept, []) : null;
       codeSystems.set(canonicalSystem(resource.url), codes);
+      const parents = parentsOf(resource.concept);
+      if (parents) hierarchies.set(canonicalSystem(resource.url), parents);
     }
   }
 }
@@ -137,3 +158,43 @@ export function expandValueSet(canonical: string): Expansion | undefined {
 export function containsCoding(expansion: Expansion, system: string, code: string): boolean {
   return expansion.pairs.has(`${canonicalSystem(system)}|${code}`);
 }
+
+/**
+ * The code and the codes under it (`below`) or above it (`above`) in its code system's
+ * hierarchy, for token :below / :above; undefined when no hierarchy of that system is known here
+ * (the R4 code systems with nested concepts: v3-ActCode, v3-ActReason, v3-RoleCode…). A code the
+ * hierarchy does not hold stands for itself alone.
+ */
+export function subsumption(system: string, code: string, direction: 'below' | 'above'): string[] | undefined {
+  if (!valueSets) load();
+  const parents = hierarchies?.get(canonicalSystem(system));
+  if (!parents) return undefined;
+  const found = new Set([code]);
+  if (direction === 'above') {
+    walkFrom(code, (c) => parents.get(c), found);
+  } else {
+    // Children from the parent lists, once per system.
+    let children = childrenCache.get(parents);
+    if (!children) {
+      children = new Map();
+      for (const [child, ps] of parents) for (const p of ps) children.set(p, [...(children.get(p) ?? []), child]);
+      childrenCache.set(parents, children);
+    }
+    walkFrom(code, (c) => (children as Map<string, string[]>).get(c), found);
+  }
+  return [...found];
+}
+
+/** Adds to `found` every code reachable from `start` by `next`. */
+function walkFrom(start: string, next: (code: string) => string[] | undefined, found: Set<string>): void {
+  const queue = [start];
+  while (queue.length) {
+    for (const code of next(queue.pop() as string) ?? []) {
+      if (found.has(code)) continue;
+      found.add(code);
+      queue.push(code);
+    }
+  }
+}
+
+const childrenCache = new WeakMap<Map<string, string[]>, Map<string, string[]>>();
