@@ -17,6 +17,7 @@ import {
   accessModeIndex, auditAccessStatistics, credentialsOver, dossierEvents, dossierRecipients, hardDeleteOf, registerDossier, type Dossier, type DossierOptions,
 } from './dossier/index.ts';
 import { AuditTrail } from './audit/index.ts';
+import { addSecurityHeaders } from './security-headers.ts';
 import { accessIndexWith } from './fhir/repository.ts';
 import type { RecipientResolver } from './notify/index.ts';
 import { StoreCredentialStore } from './identity/store-credential-store.ts';
@@ -64,6 +65,12 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     bodyLimit: config.bodyLimitBytes,
     requestTimeout: config.requestTimeoutMs,
     ...(config.tlsCertFile && config.tlsKeyFile ? { https: tlsOptions(config) } : {}),
+  });
+
+  const https = Boolean(config.tlsCertFile && config.tlsKeyFile);
+  app.addHook('onSend', async (_request, reply, payload) => {
+    addSecurityHeaders(reply, https);
+    return payload;
   });
 
   app.get('/health', async (_request, reply) => {
@@ -171,6 +178,8 @@ function tlsOptions(config: Config) {
   return {
     cert: readFileSync(config.tlsCertFile as string),
     key: readFileSync(config.tlsKeyFile as string),
+    // Node's default too, said here so that no environment setting lowers it.
+    minVersion: 'TLSv1.2' as const,
     ...(config.tlsCaFile ? { ca: readFileSync(config.tlsCaFile), requestCert: true, rejectUnauthorized: false } : {}),
     ...(config.tlsCrlFile ? { crl: readFileSync(config.tlsCrlFile) } : {}),
   };
