@@ -18,6 +18,8 @@ import {
 } from './dossier/index.ts';
 import { AuditTrail } from './audit/index.ts';
 import { addSecurityHeaders } from './security-headers.ts';
+import { registerRateLimit } from './rate-limit.ts';
+import { addCorsHeaders, answerPreflight } from './cors.ts';
 import { accessIndexWith } from './fhir/repository.ts';
 import type { RecipientResolver } from './notify/index.ts';
 import { StoreCredentialStore } from './identity/store-credential-store.ts';
@@ -68,10 +70,17 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   });
 
   const https = Boolean(config.tlsCertFile && config.tlsKeyFile);
-  app.addHook('onSend', async (_request, reply, payload) => {
+  const corsOrigins = config.corsOrigins ?? [];
+  app.addHook('onSend', async (request, reply, payload) => {
     addSecurityHeaders(reply, https);
+    if (corsOrigins.length) addCorsHeaders(request, reply, corsOrigins);
     return payload;
   });
+  if (corsOrigins.length) {
+    app.addHook('onRequest', async (request, reply) => {
+      if (answerPreflight(request, reply, corsOrigins)) return reply;
+    });
+  }
 
   app.get('/health', async (_request, reply) => {
     void reply.header('cache-control', 'no-store');
@@ -87,6 +96,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   // The matrix is read even with access control off: its class tables shape the access index.
   const matrix = loadHabilitations(config.habilitationsFile);
   const security = setUpSecurity(app, config, store, matrix);
+  // After the identity hook (registered by setUpSecurity): requests count against who sent them.
+  if (security) registerRateLimit(app, { perMinute: config.rateLimitPerMinute });
   const repository = registerFhir(app, { store, matrix, publicBaseUrl: config.publicBaseUrl, documentLimitBytes: config.documentLimitBytes, ...fhirSecurity(security), ...deps.fhir });
   registerXds(app, { config, repository, matrix, security });
   const credentials = async () => credentialsOver(await patientSignIn(config, store), new StoreCredentialStore(store));

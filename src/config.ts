@@ -84,6 +84,21 @@ function oidList(raw: string): string[] {
   return items;
 }
 
+/** A comma-separated list of web origins (scheme://host[:port], as browsers send Origin). */
+function originList(raw: string): string[] {
+  const items = raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  for (const item of items) {
+    let url: URL;
+    try {
+      url = new URL(item);
+    } catch {
+      throw new Invalid('must be a comma-separated list of origins such as https://app.example.org');
+    }
+    if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.origin !== item) throw new Invalid('must be a comma-separated list of origins such as https://app.example.org (no path, no trailing slash)');
+  }
+  return items;
+}
+
 /** An absolute http(s) URL without query or fragment; returned without a trailing slash. */
 function baseUrl(raw: string): string {
   let url: URL;
@@ -184,6 +199,14 @@ export const settings = {
   requestTimeoutMs: setting({
     name: 'REQUEST_TIMEOUT_MS', default: '60000', parse: integer(1000, 3_600_000),
     description: 'Time a client has to send a whole request, in milliseconds.',
+  }),
+  rateLimitPerMinute: setting({
+    name: 'RATE_LIMIT_PER_MINUTE', default: '3000', parse: integer(0, 100_000_000),
+    description: 'With access control on: requests each identity (a professional, patient, device or system actor; a client address when there is none) may make per minute before answers are 429 with Retry-After; 0 turns the limit off.',
+  }),
+  corsOrigins: optional({
+    name: 'CORS_ORIGINS', parse: originList,
+    description: 'Web origins of the patient app (comma-separated, e.g. https://app.example.org) that may call /auth/patient and /fhir from a browser; default: none, and no CORS headers are sent.',
   }),
   shutdownGraceMs: setting({
     name: 'SHUTDOWN_GRACE_MS', default: '10000', parse: integer(0, 600_000),

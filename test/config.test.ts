@@ -31,6 +31,7 @@ void t.test('with nothing set, every setting takes its default', async (t) => {
     bodyLimitBytes: 10 * 1024 * 1024,
     documentLimitBytes: 64 * 1024 * 1024,
     requestTimeoutMs: 60000,
+    rateLimitPerMinute: 3000,
     shutdownGraceMs: 10000,
     publicBaseUrl: undefined,
     accessControl: 'on',

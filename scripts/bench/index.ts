@@ -241,6 +241,8 @@ function serverEnv(dataset: Dataset, access: 'on' | 'off', tls: Record<string, s
     DATA_DIR: dataset.dataDir,
     LOG_LEVEL: logLevel,
     ACCESS_CONTROL: access,
+    // The bench measures the server, not the per-identity limit (every request is the GP's).
+    RATE_LIMIT_PER_MINUTE: '0',
     AFFINITY_DOMAIN: BENCH_AFFINITY_DOMAIN,
     XDS_REPOSITORY_UNIQUE_ID: BENCH_REPOSITORY,
     ...(dataset.mongo ? { MONGODB_URI: dataset.mongo.uri, MONGODB_DATABASE: dataset.mongo.database } : {}),

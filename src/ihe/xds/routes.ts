@@ -97,7 +97,12 @@ export function registerXds(app: FastifyInstance, deps: XdsDeps): void {
     // Every body arrives as the raw stream: readXdsRequest decides what it is and how to read it.
     scope.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
     scope.setErrorHandler((error, request, reply) => {
-      const fault = error instanceof SoapFault ? error : new SoapFault('Sender', 'the request could not be read', { subcode: FAULT_SUBCODES.malformedEnvelope, httpStatus: (error as { statusCode?: number }).statusCode ?? 400 });
+      const status = (error as { statusCode?: number }).statusCode;
+      const fault = error instanceof SoapFault
+        ? error
+        : status === 429
+          ? new SoapFault('Receiver', 'too many requests: try again later', { httpStatus: 429 })
+          : new SoapFault('Sender', 'the request could not be read', { subcode: FAULT_SUBCODES.malformedEnvelope, httpStatus: status ?? 400 });
       request.log.info({ xds: { fault: fault.code, status: fault.httpStatus } }, 'xds fault');
       return reply.code(fault.httpStatus).type(soapContentType()).send(buildSoapFault(fault));
     });
